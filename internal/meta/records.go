@@ -1,0 +1,146 @@
+package meta
+
+import "time"
+
+// Versioning is a bucket's versioning state as S3 names it.
+type Versioning string
+
+const (
+	Unversioned Versioning = ""
+	Enabled     Versioning = "Enabled"
+	Suspended   Versioning = "Suspended"
+)
+
+// NullVersionID is the version ID of objects written while versioning is
+// unversioned or suspended.
+const NullVersionID = "null"
+
+// Bucket is one bucket of a zone.
+type Bucket struct {
+	Name       string
+	Zone       string
+	CreatedAt  time.Time
+	Versioning Versioning
+	// Replication is the bucket's replication configuration as S3 XML
+	// (canonical form written by the s3api layer), nil when none is set.
+	Replication []byte
+}
+
+// Attrs are the content headers and user metadata stored with an object.
+type Attrs struct {
+	ContentType        string
+	CacheControl       string
+	ContentDisposition string
+	ContentEncoding    string
+	ContentLanguage    string
+	Expires            string
+	// UserMeta holds x-amz-meta-* values, keyed by the lower-case name
+	// without the prefix.
+	UserMeta map[string]string
+}
+
+// Replication statuses of an object version, as S3 reports them in
+// x-amz-replication-status. Empty means the version is not subject to
+// replication.
+const (
+	ReplPending   = "PENDING"
+	ReplCompleted = "COMPLETED"
+	ReplFailed    = "FAILED"
+	ReplReplica   = "REPLICA"
+)
+
+// ReplTarget is the replication state of one version towards one
+// destination bucket.
+type ReplTarget struct {
+	RuleID     string
+	DestBucket string
+	Status     string // ReplPending, ReplCompleted or ReplFailed
+	Reason     string // why it failed, in words a user can read
+}
+
+// Version is one version of an object, or a delete marker.
+type Version struct {
+	Bucket    string
+	Key       string
+	VersionID string // NullVersionID for the null version
+	// Stamp orders the versions of a key: a greater Stamp is newer. It is the
+	// hybrid logical clock value the version ID was made from (for the null
+	// version, the clock value at the time it was written).
+	Stamp          uint64
+	IsDeleteMarker bool
+	LastModified   time.Time
+	Size           int64
+	ETag           string // without quotes; multipart: "<md5 of md5s>-N"
+	PartsCount     int    // 0 for single-part uploads
+	Attrs          Attrs
+	Tags           map[string]string
+	// Checksums maps an algorithm name (CRC32, CRC32C, SHA1, SHA256) to its
+	// base64 value, for checksums a client sent and the server verified.
+	Checksums map[string]string
+	// Inline holds the data of small objects; BlobID names the blob of
+	// larger ones. At most one of them is set (neither for empty objects
+	// and delete markers).
+	Inline []byte
+	BlobID string
+	// ReplicationStatus is the aggregate status (Repl* constants).
+	ReplicationStatus string
+	ReplTargets       []ReplTarget
+}
+
+// Upload is a multipart upload in progress.
+type Upload struct {
+	Bucket    string
+	Key       string
+	UploadID  string
+	Initiated time.Time
+	Attrs     Attrs
+	Tags      map[string]string
+	// ChecksumAlgorithm is set when the upload was created with one.
+	ChecksumAlgorithm string
+}
+
+// Part is one uploaded part of a multipart upload.
+type Part struct {
+	Bucket       string
+	UploadID     string
+	Number       int
+	Size         int64
+	ETag         string // without quotes
+	LastModified time.Time
+	Checksums    map[string]string
+	Inline       []byte
+	BlobID       string
+}
+
+// Outbox operations.
+const (
+	OpPut          = "put"           // copy the version (object data or delete marker) to the destination
+	OpDeleteMarker = "delete-marker" // create the delete marker on the destination
+)
+
+// Outbox states.
+const (
+	OutboxPending = "pending"
+	OutboxFailed  = "failed"
+)
+
+// OutboxEntry is one replication operation still to do: copy one source
+// version to one destination bucket. It is written in the same transaction
+// as the version it refers to and deleted when the operation is done.
+type OutboxEntry struct {
+	// ID orders entries in commit order; it is unique within a zone.
+	ID         string
+	Bucket     string
+	Key        string
+	VersionID  string
+	Op         string
+	RuleID     string
+	DestBucket string
+	Role       string // IAM role UUID the operation runs under
+	Size       int64
+	CreatedAt  time.Time
+	State      string // OutboxPending or OutboxFailed
+	Attempts   int
+	NextTry    time.Time
+	LastError  string
+}
