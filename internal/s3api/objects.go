@@ -1,0 +1,46 @@
+package s3api
+
+import (
+	"context"
+
+	"sos/internal/meta"
+	"sos/internal/object"
+)
+
+// Objects is what the S3 handler needs of a zone's object service
+// (*object.Service implements it). Errors are object.Err* values, possibly
+// wrapped; the handler maps them to S3 errors in one table.
+type Objects interface {
+	// Buckets.
+	CreateBucket(ctx context.Context, name string) error
+	DeleteBucket(ctx context.Context, name string) error
+	Bucket(ctx context.Context, name string) (meta.Bucket, error)
+	ListBuckets(ctx context.Context) ([]meta.Bucket, error)
+	SetVersioning(ctx context.Context, bucket string, v meta.Versioning) error
+	// SetReplication stores a validated configuration (nil removes it). It
+	// refuses with ErrInvalidRequest when the bucket's versioning is not
+	// Enabled.
+	SetReplication(ctx context.Context, bucket string, xmlConfig []byte) error
+
+	// Objects.
+	PutObject(ctx context.Context, in object.PutInput) (object.ObjectInfo, error)
+	GetObject(ctx context.Context, in object.GetInput) (object.GetOutput, error)
+	HeadObject(ctx context.Context, in object.GetInput) (object.GetOutput, error)
+	DeleteObject(ctx context.Context, in object.DeleteInput) (object.DeleteOutput, error)
+	CopyObject(ctx context.Context, in object.CopyInput) (object.CopyOutput, error)
+	GetTagging(ctx context.Context, bucket, key, versionID string) (map[string]string, string, error)
+	PutTagging(ctx context.Context, bucket, key, versionID string, tags map[string]string) (string, error)
+	DeleteTagging(ctx context.Context, bucket, key, versionID string) (string, error)
+
+	// Listings.
+	ListObjects(ctx context.Context, in object.ListInput) (object.ListOutput, error)
+	ListVersions(ctx context.Context, in object.ListVersionsInput) (object.ListVersionsOutput, error)
+
+	// Multipart.
+	CreateUpload(ctx context.Context, in object.CreateUploadInput) (string, error)
+	UploadPart(ctx context.Context, in object.UploadPartInput) (object.PartInfo, error)
+	CompleteUpload(ctx context.Context, bucket, key, uploadID string, parts []object.CompletePart) (object.ObjectInfo, error)
+	AbortUpload(ctx context.Context, bucket, key, uploadID string) error
+	ListUploads(ctx context.Context, in object.ListUploadsInput) (object.ListUploadsOutput, error)
+	ListParts(ctx context.Context, in object.ListPartsInput) (object.ListPartsOutput, error)
+}
