@@ -116,6 +116,7 @@ type Part struct {
 const (
 	OpPut          = "put"           // copy the version (object data or delete marker) to the destination
 	OpDeleteMarker = "delete-marker" // create the delete marker on the destination
+	OpTags         = "tags"          // set the version's tags on the destination
 )
 
 // Outbox states.
