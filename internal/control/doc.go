@@ -1,0 +1,30 @@
+// Package control is the sos control plane service: the one global place for
+// IAM (roles with their compiled policies, API keys, the root key), the zones
+// and their S3 endpoints, the global bucket namespace (bucket name → zone),
+// Exoscale-style operations, bucket usage reported by the zones, and the key
+// that signs short-lived role credentials.
+//
+// State lives in a small Pebble database under Options.DataDir (JSON values,
+// every write synced) and is mirrored in memory. Every IAM or bucket-registry
+// change bumps a revision counter; (*Plane).WaitSnapshot blocks until the
+// revision moves past the one a zone already has, which is how zones learn a
+// change well under a second after it is committed.
+//
+// This package has no HTTP: internal/controlapi serves API v2 and the internal
+// zone API (/internal/v1/) over a *Plane, and internal/controlclient is what a
+// zone runs to talk to it.
+//
+// # Zone credentials
+//
+// A zone authenticates to the control plane's internal API with a bearer
+// token, "Authorization: Bearer <token>". The control plane generates one
+// random token per configured zone (32 random bytes, base64url) the first time
+// it opens its data folder, stores it, and keeps it across restarts.
+// In-process (sosd dev) the token is read with (*Plane).ZoneToken(name);
+// `sosd control` prints each zone's token so that an operator passes it to
+// `sosd zone --token`. Tokens are compared in constant time
+// ((*Plane).ZoneForToken). A token identifies exactly one zone: a zone can
+// only register, release and report usage for buckets in its own name.
+// To rotate a token, call (*Plane).RotateZoneToken and restart that zone with
+// the new one.
+package control
