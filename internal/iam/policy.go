@@ -239,8 +239,9 @@ func checkJSON(data []byte) error {
 	if err := walkJSON(dec, data, "", 0); err != nil {
 		return err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		line, col := lineCol(data, int(dec.InputOffset()))
+	end := int(dec.InputOffset())
+	if rest := bytes.TrimLeft(data[end:], " \t\r\n"); len(rest) > 0 {
+		line, col := lineCol(data, len(data)-len(rest))
 		return &PolicyError{Line: line, Column: col, Msg: "unexpected data after the document"}
 	}
 	return nil
