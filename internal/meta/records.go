@@ -82,9 +82,19 @@ type Version struct {
 	// and delete markers).
 	Inline []byte
 	BlobID string
+	// Parts lists, in order, where the data of a completed multipart object
+	// lives (Inline and BlobID are then unset); nil for single-part objects.
+	Parts []PartRef
 	// ReplicationStatus is the aggregate status (Repl* constants).
 	ReplicationStatus string
 	ReplTargets       []ReplTarget
+}
+
+// PartRef is one part of a completed multipart object: the blob holding it
+// (empty for an empty part) and its size.
+type PartRef struct {
+	BlobID string
+	Size   int64
 }
 
 // Upload is a multipart upload in progress.
