@@ -1,0 +1,371 @@
+package controlapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"sos/internal/control"
+	"sos/internal/iam"
+)
+
+// Options tunes New.
+type Options struct {
+	// Logger receives request errors; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock for signature expiry; nil means the plane's clock.
+	Now func() time.Time
+	// MaxBodyBytes bounds request bodies; 0 means 1 MiB.
+	MaxBodyBytes int64
+	// MaxSignatureAhead bounds how far ahead an EXO2 expiry may be; 0 means DefaultEXO2MaxAhead.
+	MaxSignatureAhead time.Duration
+	// MaxWait bounds the long-poll of the internal snapshot endpoint; 0 means 60s.
+	MaxWait time.Duration
+}
+
+// DefaultSnapshotWait is the long-poll wait when the request does not say.
+const DefaultSnapshotWait = 25 * time.Second
+
+type server struct {
+	plane    *control.Plane
+	logger   *slog.Logger
+	now      func() time.Time
+	maxBody  int64
+	maxAhead time.Duration
+	maxWait  time.Duration
+}
+
+// New returns the handler of API v2 (/v2/...) and of the internal zone API
+// (/internal/v1/...) over plane.
+func New(plane *control.Plane, opts Options) http.Handler {
+	s := &server{
+		plane:    plane,
+		logger:   opts.Logger,
+		now:      opts.Now,
+		maxBody:  opts.MaxBodyBytes,
+		maxAhead: opts.MaxSignatureAhead,
+		maxWait:  opts.MaxWait,
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = plane.Now
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = 1 << 20
+	}
+	if s.maxWait <= 0 {
+		s.maxWait = 60 * time.Second
+	}
+
+	mux := http.NewServeMux()
+	// API v2. The second argument is the IAM operation the caller's policy must
+	// allow for service "iam" ("" = any valid key).
+	mux.Handle("GET /v2/zone", s.v2("", s.listZones))
+	mux.Handle("POST /v2/iam-role", s.v2("create-iam-role", s.createRole))
+	mux.Handle("GET /v2/iam-role", s.v2("list-iam-roles", s.listRoles))
+	mux.Handle("GET /v2/iam-role/{id}", s.v2("get-iam-role", s.getRole))
+	mux.Handle("PUT /v2/iam-role/{id}", s.v2Func(s.roleUpdateOp, s.updateRole))
+	mux.Handle("DELETE /v2/iam-role/{id}", s.v2("delete-iam-role", s.deleteRole))
+	mux.Handle("GET /v2/operation/{id}", s.v2("", s.getOperation))
+	mux.Handle("POST /v2/api-key", s.v2("create-api-key", s.createKey))
+	mux.Handle("GET /v2/api-key", s.v2("list-api-keys", s.listKeys))
+	mux.Handle("GET /v2/api-key/{key}", s.v2("get-api-key", s.getKey))
+	mux.Handle("DELETE /v2/api-key/{key}", s.v2("delete-api-key", s.deleteKey))
+	mux.Handle("GET /v2/sos-buckets-usage", s.v2sos("list-sos-buckets-usage", s.bucketsUsage))
+	mux.Handle("/v2/", s.v2("", func(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+		return httpErrorf(http.StatusNotFound, "no API v2 endpoint %s %s", r.Method, r.URL.Path)
+	}))
+
+	// Internal zone API.
+	mux.Handle("GET /internal/v1/snapshot", s.internal(s.snapshot))
+	mux.Handle("POST /internal/v1/buckets", s.internal(s.registerBucket))
+	mux.Handle("DELETE /internal/v1/buckets/{name}", s.internal(s.unregisterBucket))
+	mux.Handle("POST /internal/v1/role-credentials", s.internal(s.roleCredentials))
+	mux.Handle("PUT /internal/v1/usage", s.internal(s.reportUsage))
+	mux.Handle("/internal/", s.internal(func(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+		return httpErrorf(http.StatusNotFound, "no internal endpoint %s %s", r.Method, r.URL.Path)
+	}))
+	return mux
+}
+
+// reqContext is what the auth wrappers learned about a request.
+type reqContext struct {
+	body      []byte
+	principal control.Principal // API v2
+	zone      string            // internal API
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqContext) error
+
+// httpError is an error with an HTTP status and extra JSON fields.
+type httpError struct {
+	status int
+	msg    string
+	extra  map[string]any
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func httpErrorf(status int, format string, args ...any) error {
+	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// writeError is the one place that turns an error into an HTTP answer.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := http.StatusInternalServerError, map[string]any{}
+	var (
+		he  *httpError
+		ae  *AuthError
+		pe  *iam.PolicyError
+		ce  *control.Error
+		bae *control.BucketAlreadyExistsError
+		bao *control.BucketAlreadyOwnedByYouError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &he):
+		status = he.status
+		for k, v := range he.extra {
+			body[k] = v
+		}
+		body["message"] = he.msg
+	case errors.As(err, &ae):
+		status = http.StatusForbidden
+		body["message"] = ae.Message
+	case errors.As(err, &pe):
+		status = http.StatusBadRequest
+		body["message"] = "invalid policy: " + pe.Error()
+	case errors.As(err, &bae):
+		status = http.StatusConflict
+		body["code"] = "BucketAlreadyExists"
+		body["zone"] = bae.Zone
+		body["message"] = bae.Error()
+	case errors.As(err, &bao):
+		status = http.StatusConflict
+		body["code"] = "BucketAlreadyOwnedByYou"
+		body["zone"] = bao.Zone
+		body["message"] = bao.Error()
+	case errors.As(err, &mbe):
+		status = http.StatusRequestEntityTooLarge
+		body["message"] = fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)
+	case errors.As(err, &ce):
+		body["message"] = ce.Message
+		switch {
+		case errors.Is(err, control.ErrNotFound):
+			status = http.StatusNotFound
+		case errors.Is(err, control.ErrConflict):
+			status = http.StatusConflict
+		case errors.Is(err, control.ErrInvalid), errors.Is(err, control.ErrNotEditable):
+			status = http.StatusBadRequest
+		}
+	case r.Context().Err() != nil:
+		status = 499 // client went away; nobody reads this
+		body["message"] = "request canceled"
+	default:
+		s.logger.Error("control API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		body["message"] = "internal error: " + err.Error()
+	}
+	if status == http.StatusForbidden {
+		s.logger.Info("control API request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", body["message"])
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	buf, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		buf = []byte(`{"message":"internal error: encoding the answer"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", fmt.Sprint(len(buf)+1))
+	w.WriteHeader(status)
+	w.Write(append(buf, '\n'))
+}
+
+// readBody reads the whole body within the size limit.
+func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+}
+
+// v2 wraps an API v2 handler: body read, EXO2 verified, and, when iamOp is
+// not empty, the caller's role allowed to do iamOp on service "iam".
+func (s *server) v2(iamOp string, h handlerFunc) http.Handler {
+	return s.v2Func(func(*http.Request) string { return iamOp }, h)
+}
+
+func (s *server) v2Func(iamOp func(*http.Request) string, h handlerFunc) http.Handler {
+	return s.v2Service("iam", iamOp, h)
+}
+
+// v2sos is v2 for an operation of service "sos".
+func (s *server) v2sos(op string, h handlerFunc) http.Handler {
+	return s.v2Service("sos", func(*http.Request) string { return op }, h)
+}
+
+func (s *server) v2Service(service string, opOf func(*http.Request) string, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc, err := s.authenticate(w, r)
+		if err == nil {
+			err = s.authorize(r, rc.principal, service, opOf(r))
+		}
+		if err == nil {
+			err = h(w, r, rc)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (*reqContext, error) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	var who control.Principal
+	_, err = VerifyEXO2(r, body, VerifyOptions{
+		Now:      s.now(),
+		MaxAhead: s.maxAhead,
+		Secret: func(key string) (string, bool) {
+			secret, p, ok := s.plane.LookupKey(key)
+			who = p
+			return secret, ok
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &reqContext{body: body, principal: who}, nil
+}
+
+func (s *server) authorize(r *http.Request, who control.Principal, service, op string) error {
+	if op == "" || who.Root {
+		return nil
+	}
+	role, err := s.plane.Role(r.Context(), who.RoleID)
+	if err != nil {
+		return &AuthError{Message: fmt.Sprintf("API key %s has no role any more", who.Key)}
+	}
+	d := role.Policy.Evaluate(service, iam.Request{
+		Operation: op,
+		APIKey:    who.Key,
+		SourceIP:  remoteIP(r),
+		Now:       s.now(),
+	})
+	if !d.Allowed {
+		return &AuthError{Message: fmt.Sprintf("API key %s (role %s) may not %s: %s", who.Key, role.Name, op, d.Reason)}
+	}
+	return nil
+}
+
+// internal wraps an internal-API handler: bearer token of a zone, body read.
+func (s *server) internal(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := func() error {
+			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || tok == "" {
+				return &AuthError{Message: "missing zone token: send Authorization: Bearer <token>"}
+			}
+			zone, ok := s.plane.ZoneForToken(tok)
+			if !ok {
+				return &AuthError{Message: "zone token not recognized"}
+			}
+			body, err := s.readBody(w, r)
+			if err != nil {
+				return err
+			}
+			return h(w, r, &reqContext{body: body, zone: zone})
+		}()
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// decodeJSON decodes a JSON object body into v strictly (unknown fields
+// refused) and words errors for a person.
+func decodeJSON(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return httpErrorf(http.StatusBadRequest, "request body is empty: expected a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return httpErrorf(http.StatusBadRequest, "malformed JSON body: %s", describeJSONError(body, err))
+	}
+	if dec.More() {
+		return httpErrorf(http.StatusBadRequest, "malformed JSON body: unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func describeJSONError(body []byte, err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		line, col := position(body, se.Offset)
+		return fmt.Sprintf("%s (line %d, column %d)", se.Error(), line, col)
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return fmt.Sprintf("expected %s, found a JSON %s", te.Type, te.Value)
+		}
+		return fmt.Sprintf("field %q must be %s, not a JSON %s", field, jsonKind(te.Type.String()), te.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON document ends too early"
+	}
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "json: ")
+	return msg
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case goType == "string":
+		return "a string"
+	case goType == "bool" || goType == "*bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "int") || strings.HasPrefix(goType, "uint") || strings.HasPrefix(goType, "float"):
+		return "a number"
+	case strings.HasPrefix(goType, "[]") || strings.HasPrefix(goType, "*[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map") || strings.HasPrefix(goType, "*map"):
+		return "an object"
+	}
+	return "a " + goType
+}
+
+func position(body []byte, offset int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < offset && i < int64(len(body)); i++ {
+		if body[i] == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
