@@ -1,0 +1,341 @@
+package pebblemeta
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"sos/internal/meta"
+)
+
+// Records are encoded in a small hand-written binary format: a format byte,
+// then the fields in a fixed order (uvarint-length strings, varints, times as
+// seconds + nanoseconds in UTC). Fields that are part of the Pebble key
+// (bucket, object key, version ID, stamp, upload ID, part number, outbox ID)
+// are not repeated in the value. BenchmarkCodec compares it with
+// encoding/json.
+
+const recordFormat = 1
+
+var errCorrupt = errors.New("pebblemeta: corrupt record")
+
+type encoder struct{ b []byte }
+
+func (e *encoder) byte(v byte)      { e.b = append(e.b, v) }
+func (e *encoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *encoder) varint(v int64)   { e.b = binary.AppendVarint(e.b, v) }
+func (e *encoder) str(s string)     { e.uvarint(uint64(len(s))); e.b = append(e.b, s...) }
+func (e *encoder) bytes(s []byte)   { e.uvarint(uint64(len(s))); e.b = append(e.b, s...) }
+
+func (e *encoder) bool(v bool) {
+	if v {
+		e.byte(1)
+	} else {
+		e.byte(0)
+	}
+}
+
+func (e *encoder) time(t time.Time) {
+	e.varint(t.Unix())
+	e.uvarint(uint64(t.Nanosecond()))
+}
+
+func (e *encoder) strMap(m map[string]string) {
+	e.uvarint(uint64(len(m)))
+	for k, v := range m {
+		e.str(k)
+		e.str(v)
+	}
+}
+
+func (e *encoder) attrs(a meta.Attrs) {
+	e.str(a.ContentType)
+	e.str(a.CacheControl)
+	e.str(a.ContentDisposition)
+	e.str(a.ContentEncoding)
+	e.str(a.ContentLanguage)
+	e.str(a.Expires)
+	e.strMap(a.UserMeta)
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = errCorrupt
+	}
+	d.b = nil
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) < 1 {
+		d.fail()
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) raw() []byte {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return nil
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) str() string { return string(d.raw()) }
+
+func (d *decoder) bytes() []byte {
+	v := d.raw()
+	if len(v) == 0 {
+		return nil
+	}
+	return append([]byte(nil), v...)
+}
+
+func (d *decoder) bool() bool { return d.byte() != 0 }
+
+func (d *decoder) time() time.Time {
+	sec := d.varint()
+	nsec := d.uvarint()
+	if nsec >= 1e9 {
+		d.fail()
+		return time.Time{}
+	}
+	return time.Unix(sec, int64(nsec)).UTC()
+}
+
+func (d *decoder) count() int {
+	n := d.uvarint()
+	// Every element takes at least one byte: a larger count is corrupt.
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) strMap() map[string]string {
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	m := make(map[string]string, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		k := d.str()
+		m[k] = d.str()
+	}
+	return m
+}
+
+func (d *decoder) attrs() meta.Attrs {
+	return meta.Attrs{
+		ContentType:        d.str(),
+		CacheControl:       d.str(),
+		ContentDisposition: d.str(),
+		ContentEncoding:    d.str(),
+		ContentLanguage:    d.str(),
+		Expires:            d.str(),
+		UserMeta:           d.strMap(),
+	}
+}
+
+func (d *decoder) header() {
+	if f := d.byte(); d.err == nil && f != recordFormat {
+		d.err = fmt.Errorf("pebblemeta: unknown record format %d", f)
+	}
+}
+
+func (d *decoder) done() error {
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errCorrupt
+	}
+	return d.err
+}
+
+func encodeBucket(b meta.Bucket) []byte {
+	e := encoder{b: make([]byte, 0, 32+len(b.Zone)+len(b.Replication))}
+	e.byte(recordFormat)
+	e.str(b.Zone)
+	e.time(b.CreatedAt)
+	e.str(string(b.Versioning))
+	e.bool(b.Replication != nil)
+	e.bytes(b.Replication)
+	return e.b
+}
+
+func decodeBucket(name string, v []byte) (meta.Bucket, error) {
+	d := decoder{b: v}
+	d.header()
+	b := meta.Bucket{Name: name, Zone: d.str(), CreatedAt: d.time(), Versioning: meta.Versioning(d.str())}
+	hasRepl := d.bool()
+	b.Replication = d.bytes()
+	if hasRepl && b.Replication == nil {
+		b.Replication = []byte{}
+	}
+	return b, d.done()
+}
+
+// versionFlags bits.
+const (
+	flagDeleteMarker = 1 << iota
+	flagInline
+)
+
+// encodeVersion encodes v without its key fields and without Inline; the
+// flagInline bit says whether inline data is stored in the index entry.
+func encodeVersion(dst []byte, v *meta.Version) []byte {
+	e := encoder{b: dst}
+	e.byte(recordFormat)
+	var flags uint64
+	if v.IsDeleteMarker {
+		flags |= flagDeleteMarker
+	}
+	if len(v.Inline) > 0 {
+		flags |= flagInline
+	}
+	e.uvarint(flags)
+	e.time(v.LastModified)
+	e.varint(v.Size)
+	e.str(v.ETag)
+	e.varint(int64(v.PartsCount))
+	e.attrs(v.Attrs)
+	e.strMap(v.Tags)
+	e.strMap(v.Checksums)
+	e.str(v.BlobID)
+	e.str(v.ReplicationStatus)
+	e.uvarint(uint64(len(v.ReplTargets)))
+	for _, t := range v.ReplTargets {
+		e.str(t.RuleID)
+		e.str(t.DestBucket)
+		e.str(t.Status)
+		e.str(t.Reason)
+	}
+	return e.b
+}
+
+// decodeVersion fills the non-key fields of v and reports whether inline
+// data is stored for it.
+func decodeVersion(v *meta.Version, b []byte) (hasInline bool, err error) {
+	d := decoder{b: b}
+	d.header()
+	flags := d.uvarint()
+	v.IsDeleteMarker = flags&flagDeleteMarker != 0
+	v.LastModified = d.time()
+	v.Size = d.varint()
+	v.ETag = d.str()
+	v.PartsCount = int(d.varint())
+	v.Attrs = d.attrs()
+	v.Tags = d.strMap()
+	v.Checksums = d.strMap()
+	v.BlobID = d.str()
+	v.ReplicationStatus = d.str()
+	if n := d.count(); n > 0 {
+		v.ReplTargets = make([]meta.ReplTarget, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			v.ReplTargets = append(v.ReplTargets, meta.ReplTarget{RuleID: d.str(), DestBucket: d.str(), Status: d.str(), Reason: d.str()})
+		}
+	}
+	return flags&flagInline != 0, d.done()
+}
+
+func encodeUpload(u *meta.Upload) []byte {
+	e := encoder{b: make([]byte, 0, 64+len(u.Key))}
+	e.byte(recordFormat)
+	e.str(u.Key)
+	e.time(u.Initiated)
+	e.attrs(u.Attrs)
+	e.strMap(u.Tags)
+	e.str(u.ChecksumAlgorithm)
+	return e.b
+}
+
+func decodeUpload(bucket, uploadID string, b []byte) (meta.Upload, error) {
+	d := decoder{b: b}
+	d.header()
+	u := meta.Upload{Bucket: bucket, UploadID: uploadID, Key: d.str(), Initiated: d.time(), Attrs: d.attrs(), Tags: d.strMap(), ChecksumAlgorithm: d.str()}
+	return u, d.done()
+}
+
+func encodePart(p *meta.Part) []byte {
+	e := encoder{b: make([]byte, 0, 64)}
+	e.byte(recordFormat)
+	e.varint(p.Size)
+	e.str(p.ETag)
+	e.time(p.LastModified)
+	e.strMap(p.Checksums)
+	e.str(p.BlobID)
+	e.bool(len(p.Inline) > 0)
+	return e.b
+}
+
+func decodePart(p *meta.Part, b []byte) (hasInline bool, err error) {
+	d := decoder{b: b}
+	d.header()
+	p.Size = d.varint()
+	p.ETag = d.str()
+	p.LastModified = d.time()
+	p.Checksums = d.strMap()
+	p.BlobID = d.str()
+	hasInline = d.bool()
+	return hasInline, d.done()
+}
+
+func encodeOutbox(o *meta.OutboxEntry) []byte {
+	e := encoder{b: make([]byte, 0, 128+len(o.Key))}
+	e.byte(recordFormat)
+	e.str(o.Bucket)
+	e.str(o.Key)
+	e.str(o.VersionID)
+	e.str(o.Op)
+	e.str(o.RuleID)
+	e.str(o.DestBucket)
+	e.str(o.Role)
+	e.varint(o.Size)
+	e.time(o.CreatedAt)
+	e.str(o.State)
+	e.varint(int64(o.Attempts))
+	e.time(o.NextTry)
+	e.str(o.LastError)
+	return e.b
+}
+
+func decodeOutbox(id string, b []byte) (meta.OutboxEntry, error) {
+	d := decoder{b: b}
+	d.header()
+	o := meta.OutboxEntry{
+		ID: id, Bucket: d.str(), Key: d.str(), VersionID: d.str(), Op: d.str(), RuleID: d.str(),
+		DestBucket: d.str(), Role: d.str(), Size: d.varint(), CreatedAt: d.time(), State: d.str(),
+		Attempts: int(d.varint()), NextTry: d.time(), LastError: d.str(),
+	}
+	return o, d.done()
+}
