@@ -107,6 +107,13 @@ type Upload struct {
 	Tags      map[string]string
 	// ChecksumAlgorithm is set when the upload was created with one.
 	ChecksumAlgorithm string
+	// ReplicaVersionID, ReplicaLastModified and ReplicaETag are set when
+	// replication creates the upload: the completed object takes this
+	// identity (source version ID, last-modified time and ETag) and is
+	// marked REPLICA.
+	ReplicaVersionID    string
+	ReplicaLastModified time.Time
+	ReplicaETag         string
 }
 
 // Part is one uploaded part of a multipart upload.
