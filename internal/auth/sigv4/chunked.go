@@ -167,7 +167,13 @@ func (c *chunkedReader) readLine(what string, eofOK bool) (string, error) {
 	if len(line) < 2 || line[len(line)-2] != '\r' {
 		return "", fmt.Errorf("%w: %s does not end with CRLF", ErrMalformedChunk, what)
 	}
-	return string(line[:len(line)-2]), nil
+	line = line[:len(line)-2]
+	for _, b := range line {
+		if b < 0x20 && b != '\t' || b == 0x7f {
+			return "", fmt.Errorf("%w: %s contains a control character", ErrMalformedChunk, what)
+		}
+	}
+	return string(line), nil
 }
 
 func (c *chunkedReader) readChunkHeader() error {
