@@ -54,6 +54,7 @@ type Plane struct {
 	apiURL string
 
 	mu         sync.Mutex
+	closed     bool
 	rev        uint64
 	changed    chan struct{} // closed and replaced on every revision bump
 	roles      map[string]*Role
@@ -230,12 +231,23 @@ func (p *Plane) load(opts Options) error {
 func (p *Plane) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
 	return p.store.close()
 }
+
+// errClosed is returned by changes after Close.
+var errClosed = errors.New("control: the control plane is closed")
 
 // commitLocked commits w together with the next revision and wakes the
 // waiters. p.mu must be held; memory is updated by the caller after success.
 func (p *Plane) commitLocked(w *writeBatch) error {
+	if p.closed {
+		w.b.Close()
+		return errClosed
+	}
 	w.putRevision(p.rev + 1)
 	if err := w.commit(); err != nil {
 		return err
@@ -312,6 +324,9 @@ func (p *Plane) RotateZoneToken(ctx context.Context, name string) (string, error
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return "", errClosed
+	}
 	tok := newSecret()
 	w := p.store.batch()
 	w.put(prefixZoneToken+name, []byte(tok))

@@ -124,6 +124,11 @@ func (p *Plane) Operation(ctx context.Context, id string) (Operation, error) {
 	if err := ctx.Err(); err != nil {
 		return Operation{}, err
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return Operation{}, errClosed
+	}
 	var op Operation
 	ok, err := p.store.getJSON(prefixOperation+id, &op)
 	if err != nil {

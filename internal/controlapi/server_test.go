@@ -308,6 +308,7 @@ func TestInvalidPolicies(t *testing.T) {
 				if r.status != 400 {
 					t.Fatalf("status %d: %s", r.status, r.body)
 				}
+				t.Log(r.message(t))
 				for _, w := range c.want {
 					if !strings.Contains(r.message(t), w) {
 						t.Errorf("message %q does not contain %q", r.message(t), w)
