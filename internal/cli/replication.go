@@ -1,0 +1,295 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"sos/internal/replconfig"
+	"sos/internal/repldiff"
+)
+
+func parseReplicationXML(data []byte) (*replconfig.Config, error) {
+	return replconfig.ParseXML(data)
+}
+
+// replStatus is the answer of GET /{bucket}?sos-replication-status.
+type replStatus struct {
+	Bucket string           `json:"bucket"`
+	Rules  []replRuleStatus `json:"rules"`
+}
+
+type replRuleStatus struct {
+	ID                   string        `json:"id"`
+	Destination          string        `json:"destination"`
+	Status               string        `json:"status"`
+	Pending              int64         `json:"pending"`
+	PendingBytes         int64         `json:"pending-bytes"`
+	Failed               int64         `json:"failed"`
+	Completed            int64         `json:"completed"`
+	OldestPendingSeconds float64       `json:"oldest-pending-seconds"`
+	Failures             []replFailure `json:"failures"`
+}
+
+type replFailure struct {
+	Key       string `json:"key"`
+	VersionID string `json:"version-id"`
+	Reason    string `json:"reason"`
+}
+
+func replStatusView(s replStatus) view {
+	rs := records{JSON: s}
+	for _, r := range s.Rules {
+		oldest := "-"
+		if r.Pending > 0 {
+			oldest = humanAge(r.OldestPendingSeconds)
+		}
+		fs := []field{
+			{"Destination", r.Destination},
+			{"Status", r.Status},
+			{"Pending", fmt.Sprint(r.Pending)},
+			{"Pending Bytes", humanSize(r.PendingBytes)},
+			{"Oldest Pending", oldest},
+			{"Completed", fmt.Sprint(r.Completed)},
+			{"Failed", fmt.Sprint(r.Failed)},
+		}
+		if len(r.Failures) > 0 {
+			var lines []string
+			for _, f := range r.Failures {
+				lines = append(lines, fmt.Sprintf("%s (version %s): %s", f.Key, f.VersionID, f.Reason))
+			}
+			fs = append(fs, field{"Failures", strings.Join(lines, "\n")})
+		}
+		rs.Items = append(rs.Items, record{Title: "RULE " + r.ID, Fields: fs})
+	}
+	if len(rs.Items) == 0 {
+		return message{Text: "sos://" + s.Bucket + " replicates nothing", JSON: s}
+	}
+	return rs
+}
+
+func diffView(src, dst string, diffs []repldiff.Difference) view {
+	type jd struct {
+		Key         string            `json:"key"`
+		VersionID   string            `json:"version-id"`
+		Kind        string            `json:"kind"`
+		Description string            `json:"description"`
+		Source      *repldiff.Version `json:"source,omitempty"`
+		Destination *repldiff.Version `json:"destination,omitempty"`
+	}
+	out := struct {
+		Source      string `json:"source"`
+		Destination string `json:"destination"`
+		Differences []jd   `json:"differences"`
+	}{Source: src, Destination: dst, Differences: []jd{}}
+	l := list{JSON: &out}
+	for _, d := range diffs {
+		out.Differences = append(out.Differences, jd{d.Key, d.VersionID, d.Kind.String(), d.String(), d.Source, d.Destination})
+		l.Rows = append(l.Rows, []string{d.String()})
+	}
+	if len(diffs) == 0 {
+		l.Empty = fmt.Sprintf("%s and %s hold the same versions", src, dst)
+	} else {
+		l.Rows = append(l.Rows, []string{fmt.Sprintf("%d difference(s) between %s and %s", len(diffs), src, dst)})
+	}
+	return l
+}
+
+func (a *app) replicationCommand() *cobra.Command {
+	bucketArg := func(cmd *cobra.Command, arg string) (bucketRef, error) {
+		u, err := parseSOSURL(arg, true)
+		if err != nil {
+			return bucketRef{}, err
+		}
+		if u.Key != "" {
+			return bucketRef{}, usagef("%s: replication is set on a bucket, not an object", arg)
+		}
+		return a.bucket(cmd.Context(), u.Bucket)
+	}
+	set := &cobra.Command{
+		Use:   "set [--zone ZONE] sos://BUCKET CONFIG.json",
+		Short: "set a bucket's replication configuration from the seed's JSON form",
+		Args:  nargs(2, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var data []byte
+			var err error
+			if args[1] == "-" {
+				data, err = io.ReadAll(a.io.Stdin)
+			} else {
+				data, err = os.ReadFile(args[1])
+			}
+			if err != nil {
+				return err
+			}
+			cfg, err := replconfig.ParseJSON(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[1], err)
+			}
+			b, err := bucketArg(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := a.s3Raw(cmd.Context(), b, "PUT", "replication", cfg.XML(), "application/xml"); err != nil {
+				return replError(err, b)
+			}
+			if a.out == formatTable {
+				return nil
+			}
+			return a.show(replicationConfigView(cfg))
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show [--zone ZONE] sos://BUCKET",
+		Short: "show a bucket's replication configuration (as JSON)",
+		Args:  nargs(1, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := bucketArg(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			data, err := a.s3Raw(cmd.Context(), b, "GET", "replication", nil, "")
+			if err != nil {
+				return replError(err, b)
+			}
+			cfg, err := replconfig.ParseXML(data)
+			if err != nil {
+				return fmt.Errorf("the zone answered a replication configuration sos cannot read: %w", err)
+			}
+			return a.show(replicationConfigView(cfg))
+		},
+	}
+	del := &cobra.Command{
+		Use:   "delete [--zone ZONE] sos://BUCKET",
+		Short: "remove a bucket's replication configuration",
+		Args:  nargs(1, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := bucketArg(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := a.s3Raw(cmd.Context(), b, "DELETE", "replication", nil, ""); err != nil {
+				return replError(err, b)
+			}
+			return a.show(message{JSON: map[string]string{"bucket": b.Name, "replication": "deleted"}})
+		},
+	}
+	status := &cobra.Command{
+		Use:   "status [--zone ZONE] sos://BUCKET",
+		Short: "per rule: pending operations and bytes, oldest pending age, failures",
+		Args:  nargs(1, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := bucketArg(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			data, err := a.s3Raw(cmd.Context(), b, "GET", "sos-replication-status", nil, "")
+			if err != nil {
+				return replError(err, b)
+			}
+			var s replStatus
+			if err := json.Unmarshal(data, &s); err != nil {
+				return fmt.Errorf("unexpected replication status from zone %s: %v", b.Zone.Name, err)
+			}
+			if s.Bucket == "" {
+				s.Bucket = b.Name
+			}
+			return a.show(replStatusView(s))
+		},
+	}
+	post := func(use, short, sub, field, sentence string) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " [--zone ZONE] sos://BUCKET",
+			Short: short,
+			Args:  nargs(1, 1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				b, err := bucketArg(cmd, args[0])
+				if err != nil {
+					return err
+				}
+				data, err := a.s3Raw(cmd.Context(), b, "POST", sub, nil, "")
+				if err != nil {
+					return replError(err, b)
+				}
+				var res map[string]int64
+				if err := json.Unmarshal(data, &res); err != nil {
+					return fmt.Errorf("unexpected answer from zone %s: %v", b.Zone.Name, err)
+				}
+				return a.show(message{Text: fmt.Sprintf(sentence, res[field]), JSON: res})
+			},
+		}
+	}
+	diff := &cobra.Command{
+		Use:   "diff sos://SOURCE sos://DESTINATION",
+		Short: "compare two buckets version by version; exit 1 when they differ",
+		Args:  nargs(2, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			var refs [2]bucketRef
+			for i, arg := range args {
+				u, err := parseSOSURL(arg, true)
+				if err != nil {
+					return err
+				}
+				// --zone would name one zone for both: find each bucket's own.
+				zone := a.flags.Zone
+				a.flags.Zone = ""
+				refs[i], err = a.bucket(ctx, u.Bucket)
+				a.flags.Zone = zone
+				if err != nil {
+					return err
+				}
+			}
+			var listed [2][]repldiff.Version
+			for i, b := range refs {
+				cl, err := a.s3For(b.Zone)
+				if err != nil {
+					return err
+				}
+				if listed[i], err = repldiff.List(ctx, cl, b.Name); err != nil {
+					return s3Error(err, b, "")
+				}
+			}
+			diffs := repldiff.Diff(listed[0], listed[1])
+			if err := a.show(diffView("sos://"+refs[0].Name, "sos://"+refs[1].Name, diffs)); err != nil {
+				return err
+			}
+			if len(diffs) > 0 {
+				return silentError{}
+			}
+			return nil
+		},
+	}
+	return group("replication", "bucket replication: set, show, delete, status, resync, retry, diff",
+		set, show, del, status,
+		post("resync", "replicate existing versions not replicated yet (backfill)", "sos-replication-resync", "queued", "%d version(s) queued for replication"),
+		post("retry", "put FAILED versions back to pending", "sos-replication-retry", "retried", "%d failed version(s) back to pending"),
+		diff,
+	)
+}
+
+func replicationConfigView(cfg *replconfig.Config) message {
+	return message{Text: strings.TrimRight(string(cfg.JSON()), "\n"), JSON: cfg}
+}
+
+// replError adds what a person needs to the replication errors of S3.
+func replError(err error, b bucketRef) error {
+	var re *rawError
+	if errors.As(err, &re) {
+		switch re.Code {
+		case "ReplicationConfigurationNotFoundError":
+			return fmt.Errorf("bucket %s has no replication configuration", b.Name)
+		case "InvalidRequest", "InvalidArgument", "MalformedXML":
+			return fmt.Errorf("bucket %s: %s", b.Name, re.Message)
+		}
+		if re.Code != "" {
+			return fmt.Errorf("bucket %s: %s (%s)", b.Name, re.Message, re.Code)
+		}
+		return fmt.Errorf("bucket %s: %s", b.Name, re.Message)
+	}
+	return err
+}

@@ -1,0 +1,304 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+)
+
+// bucketRef is a bucket and the zone that holds it.
+type bucketRef struct {
+	Name string
+	Zone zoneInfo
+}
+
+// s3For returns an S3 client for a zone, configured explicitly (no shared
+// config, no AWS_* environment): static credentials, the zone name as
+// region, path-style addressing.
+func (a *app) s3For(z zoneInfo) (*s3.Client, error) {
+	s, err := a.resolved()
+	if err != nil {
+		return nil, err
+	}
+	if z.SOSEndpoint == "" {
+		return nil, fmt.Errorf("zone %s has no S3 endpoint", z.Name)
+	}
+	return s3.New(s3.Options{
+		Region:                     z.Name,
+		BaseEndpoint:               aws.String(z.SOSEndpoint),
+		UsePathStyle:               true,
+		Credentials:                credentials.NewStaticCredentialsProvider(s.Key, s.Secret, ""),
+		HTTPClient:                 a.httpClient(),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	}), nil
+}
+
+// bucket finds the zone of an existing bucket: --zone when given,
+// otherwise API v2's bucket list, otherwise asking each zone.
+func (a *app) bucket(ctx context.Context, name string) (bucketRef, error) {
+	if err := checkBucketName(name); err != nil {
+		return bucketRef{}, err
+	}
+	if a.flags.Zone != "" {
+		z, err := a.zone(ctx, a.flags.Zone)
+		return bucketRef{Name: name, Zone: z}, err
+	}
+	c, err := a.client()
+	if err != nil {
+		return bucketRef{}, err
+	}
+	if usage, err := c.bucketsUsage(ctx); err == nil {
+		for _, u := range usage {
+			if u.Name == name {
+				z, err := a.zone(ctx, u.ZoneName)
+				return bucketRef{Name: name, Zone: z}, err
+			}
+		}
+	}
+	// Ask the zones: the one holding the bucket answers it (or names it
+	// in X-Amz-Bucket-Region when redirecting).
+	zs, err := a.zones(ctx)
+	if err != nil {
+		return bucketRef{}, err
+	}
+	for _, z := range zs {
+		cl, err := a.s3For(z)
+		if err != nil {
+			return bucketRef{}, err
+		}
+		_, err = cl.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
+		region, status := responseRegion(err)
+		switch {
+		case err == nil, status == http.StatusForbidden && (region == "" || region == z.Name):
+			return bucketRef{Name: name, Zone: z}, nil
+		case region != "" && region != z.Name:
+			other, zerr := a.zone(ctx, region)
+			if zerr == nil {
+				return bucketRef{Name: name, Zone: other}, nil
+			}
+		}
+	}
+	return bucketRef{}, fmt.Errorf("bucket %s not found in any zone", name)
+}
+
+// defaultZone is the zone for a new bucket: --zone, SOS_ZONE or the
+// account's zone, or the only zone there is.
+func (a *app) defaultZone(ctx context.Context) (zoneInfo, error) {
+	s, err := a.resolved()
+	if err != nil {
+		return zoneInfo{}, err
+	}
+	if s.Zone != "" {
+		return a.zone(ctx, s.Zone)
+	}
+	zs, err := a.zones(ctx)
+	if err != nil {
+		return zoneInfo{}, err
+	}
+	if len(zs) == 1 {
+		return zs[0], nil
+	}
+	var names []string
+	for _, z := range zs {
+		names = append(names, z.Name)
+	}
+	return zoneInfo{}, usagef("which zone? use --zone (%s)", strings.Join(names, ", "))
+}
+
+func checkBucketName(name string) error {
+	if name == "" {
+		return usagef("a bucket name is required")
+	}
+	if len(name) < 3 || len(name) > 63 {
+		return usagef("bucket name %q must be 3 to 63 characters long", name)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
+			return usagef("bucket name %q may hold only lowercase letters, digits, '-' and '.'", name)
+		}
+	}
+	return nil
+}
+
+// responseRegion returns the X-Amz-Bucket-Region header and status code of
+// a failed S3 call.
+func responseRegion(err error) (string, int) {
+	var re *awshttp.ResponseError
+	if err == nil || !errors.As(err, &re) || re.Response == nil {
+		return "", 0
+	}
+	return re.Response.Header.Get("X-Amz-Bucket-Region"), re.HTTPStatusCode()
+}
+
+// s3Error turns an S3 error into words: what failed, on which bucket/zone.
+func s3Error(err error, b bucketRef, key string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	code, msg := "", ""
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code, msg = ae.ErrorCode(), ae.ErrorMessage()
+	}
+	region, status := responseRegion(err)
+	what := "sos://" + b.Name
+	if key != "" {
+		what += "/" + key
+	}
+	switch {
+	case code == "NoSuchBucket" || (status == http.StatusNotFound && key == "" && code == "NotFound"):
+		return fmt.Errorf("bucket %s not found in zone %s", b.Name, b.Zone.Name)
+	case code == "PermanentRedirect" || status == http.StatusMovedPermanently:
+		if region != "" {
+			return fmt.Errorf("bucket %s is in zone %s, not %s: use --zone %s", b.Name, region, b.Zone.Name, region)
+		}
+		return fmt.Errorf("bucket %s is not in zone %s", b.Name, b.Zone.Name)
+	case code == "NoSuchKey" || code == "NotFound" || status == http.StatusNotFound && code == "":
+		return fmt.Errorf("%s not found", what)
+	case code == "NoSuchVersion":
+		return fmt.Errorf("%s: no such version", what)
+	case code == "AccessDenied" || code == "Forbidden" || status == http.StatusForbidden:
+		if msg == "" || msg == "Forbidden" {
+			msg = "not allowed on " + what
+		}
+		return fmt.Errorf("access denied: %s", msg)
+	case code == "BucketAlreadyExists" || code == "BucketAlreadyOwnedByYou":
+		if region != "" {
+			return fmt.Errorf("bucket %s already exists (in zone %s)", b.Name, region)
+		}
+		if msg != "" {
+			return fmt.Errorf("bucket %s already exists: %s", b.Name, msg)
+		}
+		return fmt.Errorf("bucket %s already exists", b.Name)
+	case code != "":
+		if msg == "" {
+			msg = code
+		}
+		return fmt.Errorf("%s: %s (%s)", what, msg, code)
+	}
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		err = oe.Err
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("cannot reach zone %s at %s: %v", b.Zone.Name, b.Zone.SOSEndpoint, ue.Err)
+	}
+	return fmt.Errorf("%s: %v", what, err)
+}
+
+// s3Raw sends a SigV4-signed request to a zone for what the SDK does not
+// model (sos extensions) or should not reshape (the replication XML).
+// It returns the body of a 2xx answer, or an S3 error in words.
+func (a *app) s3Raw(ctx context.Context, b bucketRef, method, subresource string, body []byte, contentType string) ([]byte, error) {
+	s, err := a.resolved()
+	if err != nil {
+		return nil, err
+	}
+	u := strings.TrimSuffix(b.Zone.SOSEndpoint, "/") + "/" + url.PathEscape(b.Name) + "?" + subresource
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	req.Header.Set("X-Amz-Content-Sha256", hash)
+	if body != nil {
+		m := md5.Sum(body)
+		req.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(m[:]))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+	}
+	creds := aws.Credentials{AccessKeyID: s.Key, SecretAccessKey: s.Secret}
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hash, "s3", b.Zone.Name, time.Now()); err != nil {
+		return nil, err
+	}
+	res, err := a.httpClient().Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("cannot reach zone %s at %s: %v", b.Zone.Name, b.Zone.SOSEndpoint, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode/100 == 2 {
+		return data, nil
+	}
+	return nil, rawS3Error(res, data, b)
+}
+
+// rawError is an S3 error answer read without the SDK.
+type rawError struct {
+	Code, Message string
+	Status        int
+	Region        string
+}
+
+func (e *rawError) Error() string { return e.Code + ": " + e.Message }
+
+func rawS3Error(res *http.Response, data []byte, b bucketRef) error {
+	var x struct {
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	}
+	_ = xml.Unmarshal(data, &x)
+	if x.Code == "" {
+		// The sos extensions may answer JSON errors.
+		var j struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(data, &j) == nil {
+			x.Code, x.Message = j.Code, j.Message
+		}
+	}
+	region := res.Header.Get("X-Amz-Bucket-Region")
+	switch {
+	case x.Code == "NoSuchBucket" || res.StatusCode == http.StatusNotFound && x.Code == "":
+		return fmt.Errorf("bucket %s not found in zone %s", b.Name, b.Zone.Name)
+	case res.StatusCode == http.StatusMovedPermanently || x.Code == "PermanentRedirect":
+		return fmt.Errorf("bucket %s is in zone %s, not %s: use --zone %s", b.Name, region, b.Zone.Name, region)
+	case res.StatusCode == http.StatusForbidden:
+		msg := x.Message
+		if msg == "" {
+			msg = "not allowed on sos://" + b.Name
+		}
+		return fmt.Errorf("access denied: %s", msg)
+	}
+	if x.Message == "" {
+		x.Message = strings.TrimSpace(string(data))
+	}
+	if x.Message == "" {
+		x.Message = res.Status
+	}
+	return &rawError{Code: x.Code, Message: x.Message, Status: res.StatusCode, Region: region}
+}
