@@ -1,0 +1,229 @@
+package object
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"sos/internal/meta"
+	"sos/internal/replconfig"
+)
+
+// CheckBucketName applies S3's rules for general purpose bucket names.
+func CheckBucketName(name string) error {
+	bad := func(why string) error { return fmt.Errorf("%w: %q %s", ErrInvalidBucketName, name, why) }
+	if len(name) < 3 || len(name) > 63 {
+		return bad("must be 3 to 63 characters long")
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return bad("may hold only lowercase letters, digits, dots and hyphens")
+		}
+	}
+	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+	if !alnum(name[0]) || !alnum(name[len(name)-1]) {
+		return bad("must begin and end with a letter or digit")
+	}
+	if strings.Contains(name, "..") || strings.Contains(name, ".-") || strings.Contains(name, "-.") {
+		return bad("must not hold two adjacent periods or a period next to a hyphen")
+	}
+	if _, err := netip.ParseAddr(name); err == nil {
+		return bad("must not be formatted as an IP address")
+	}
+	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
+		if strings.HasPrefix(name, p) {
+			return bad("must not begin with " + p)
+		}
+	}
+	for _, sfx := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
+		if strings.HasSuffix(name, sfx) {
+			return bad("must not end with " + sfx)
+		}
+	}
+	return nil
+}
+
+// CreateBucket registers name in the global namespace (when a Registry is
+// set) and then creates the bucket in this zone.
+func (s *Service) CreateBucket(ctx context.Context, name string) error {
+	if err := CheckBucketName(name); err != nil {
+		return err
+	}
+	unlock := s.lockBucket(name)
+	defer unlock()
+	if _, err := s.meta.Bucket(ctx, name); err == nil {
+		return fmt.Errorf("%w: %s", ErrBucketOwnedByYou, name)
+	} else if !errors.Is(err, meta.ErrNotFound) {
+		return err
+	}
+	if s.registry != nil {
+		if err := s.registry.Register(ctx, name); err != nil {
+			return err
+		}
+	}
+	err := s.meta.Update(ctx, func(tx meta.Tx) error {
+		return tx.PutBucket(ctx, meta.Bucket{Name: name, Zone: s.zone, CreatedAt: s.now().UTC()})
+	})
+	if err != nil && s.registry != nil {
+		if uerr := s.registry.Unregister(context.WithoutCancel(ctx), name); uerr != nil {
+			s.log.Error("bucket creation failed and its name could not be released", "bucket", name, "err", uerr)
+		}
+	}
+	return err
+}
+
+// DeleteBucket deletes an empty bucket (no version, delete marker or
+// upload left) and releases its name.
+func (s *Service) DeleteBucket(ctx context.Context, name string) error {
+	unlock := s.lockBucket(name)
+	defer unlock()
+	b, err := bucketOf(ctx, s.meta, name)
+	if err != nil {
+		return err
+	}
+	empty := true
+	err = s.meta.ScanVersions(ctx, meta.ScanOptions{Bucket: name}, func(meta.Version) error {
+		empty = false
+		return meta.ErrStop
+	})
+	if err != nil {
+		return err
+	}
+	if empty {
+		err = s.meta.ScanUploads(ctx, name, func(meta.Upload) error {
+			empty = false
+			return meta.ErrStop
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if !empty {
+		return fmt.Errorf("%w: %s holds objects, versions, delete markers or uploads", ErrBucketNotEmpty, name)
+	}
+	if err := s.meta.Update(ctx, func(tx meta.Tx) error { return tx.DeleteBucket(ctx, name) }); err != nil {
+		return err
+	}
+	s.forgetRepl(name)
+	if s.registry != nil {
+		if err := s.registry.Unregister(ctx, name); err != nil {
+			// Put the bucket back so that the caller can retry and the
+			// name stays consistent with the registry.
+			if rerr := s.meta.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.PutBucket(ctx, b) }); rerr != nil {
+				s.log.Error("bucket deleted but its name could not be released", "bucket", name, "err", err, "restore_err", rerr)
+			}
+			return fmt.Errorf("releasing bucket name %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Bucket returns a bucket of this zone, or ErrNoSuchBucket.
+func (s *Service) Bucket(ctx context.Context, name string) (meta.Bucket, error) {
+	return bucketOf(ctx, s.meta, name)
+}
+
+// ListBuckets returns the buckets of this zone ordered by name.
+func (s *Service) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
+	return s.meta.Buckets(ctx)
+}
+
+// SetVersioning sets a bucket's versioning to Enabled or Suspended. A
+// bucket never goes back to Unversioned, and a bucket with a replication
+// configuration cannot be suspended.
+func (s *Service) SetVersioning(ctx context.Context, bucket string, v meta.Versioning) error {
+	if v != meta.Enabled && v != meta.Suspended {
+		return fmt.Errorf("%w: versioning status must be Enabled or Suspended, not %q", ErrInvalidArgument, v)
+	}
+	unlock := s.lockBucket(bucket)
+	defer unlock()
+	return s.meta.Update(ctx, func(tx meta.Tx) error {
+		b, err := bucketOf(ctx, tx, bucket)
+		if err != nil {
+			return err
+		}
+		if v == meta.Suspended && b.Replication != nil {
+			return fmt.Errorf("%w: replication requires versioning Enabled; delete the replication configuration of %s first", ErrInvalidRequest, bucket)
+		}
+		if b.Versioning == v {
+			return nil
+		}
+		b.Versioning = v
+		return tx.PutBucket(ctx, b)
+	})
+}
+
+// SetReplication stores a replication configuration (S3 XML, nil removes
+// it). The bucket must have versioning Enabled, and each destination must
+// pass the DestinationChecker when one is set.
+func (s *Service) SetReplication(ctx context.Context, bucket string, xmlConfig []byte) error {
+	var cfg *replconfig.Config
+	if xmlConfig != nil {
+		var err error
+		if cfg, err = replconfig.ParseXML(xmlConfig); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		}
+	}
+	unlock := s.lockBucket(bucket)
+	defer unlock()
+	b, err := bucketOf(ctx, s.meta, bucket)
+	if err != nil {
+		return err
+	}
+	if cfg != nil {
+		if b.Versioning != meta.Enabled {
+			return fmt.Errorf("%w: replication requires versioning Enabled on %s", ErrInvalidRequest, bucket)
+		}
+		if s.dests != nil {
+			seen := map[string]bool{}
+			for _, r := range cfg.Rules {
+				d := r.DestBucket()
+				if seen[d] {
+					continue
+				}
+				seen[d] = true
+				if d == bucket {
+					return fmt.Errorf("%w: a bucket cannot replicate to itself", ErrInvalidRequest)
+				}
+				if err := s.dests.CheckDestination(ctx, d); err != nil {
+					return fmt.Errorf("%w: destination bucket %s: %v", ErrInvalidRequest, d, err)
+				}
+			}
+		}
+	} else if b.Replication == nil {
+		return nil
+	}
+	err = s.meta.Update(ctx, func(tx meta.Tx) error {
+		b, err := bucketOf(ctx, tx, bucket)
+		if err != nil {
+			return err
+		}
+		b.Replication = xmlConfig
+		if xmlConfig != nil {
+			b.Replication = append([]byte(nil), xmlConfig...)
+		}
+		return tx.PutBucket(ctx, b)
+	})
+	s.forgetRepl(bucket)
+	return err
+}
+
+// Replication returns a bucket's replication configuration, or
+// ErrReplicationConfigNotFound.
+func (s *Service) Replication(ctx context.Context, bucket string) (*replconfig.Config, error) {
+	b, err := bucketOf(ctx, s.meta, bucket)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := s.replConfig(b)
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
+		return nil, fmt.Errorf("%w: %s", ErrReplicationConfigNotFound, bucket)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,184 @@
+package object
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"strings"
+)
+
+// dataIn is a request body to store.
+type dataIn struct {
+	body       io.Reader
+	size       int64 // -1 when unknown
+	contentMD5 []byte
+	checksum   *Checksum
+	trailer    func() (Checksum, bool)
+	max        int64
+	noInline   bool
+}
+
+// stored is where a body went: inline bytes or a blob.
+type stored struct {
+	inline    []byte
+	blobID    string
+	size      int64
+	md5       [16]byte
+	checksums map[string]string
+}
+
+func (d stored) etag() string { return fmt.Sprintf("%x", d.md5) }
+
+func newChecksum(alg string) (hash.Hash, string, error) {
+	switch a := strings.ToUpper(alg); a {
+	case "CRC32":
+		return crc32.NewIEEE(), a, nil
+	case "CRC32C":
+		return crc32.New(crc32.MakeTable(crc32.Castagnoli)), a, nil
+	case "SHA1":
+		return sha1.New(), a, nil
+	case "SHA256":
+		return sha256.New(), a, nil
+	default:
+		return nil, "", fmt.Errorf("%w: unsupported checksum algorithm %q", ErrInvalidArgument, alg)
+	}
+}
+
+// countingReader hashes and counts what it reads and fails with
+// ErrEntityTooLarge past max bytes.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+	hs  []hash.Hash
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		for _, h := range c.hs {
+			h.Write(p[:n])
+		}
+		c.n += int64(n)
+		if c.n > c.max {
+			return n, fmt.Errorf("%w: the body exceeds %d bytes", ErrEntityTooLarge, c.max)
+		}
+	}
+	return n, err
+}
+
+// ingest stores a body: inline when it is small enough, as a blob
+// otherwise, verifying the digests the client sent. On error nothing is
+// left behind.
+func (s *Service) ingest(ctx context.Context, in dataIn) (stored, error) {
+	var out stored
+	if in.max <= 0 {
+		in.max = MaxPutSize
+	}
+	if in.size > in.max {
+		return out, fmt.Errorf("%w: %d bytes, the limit is %d", ErrEntityTooLarge, in.size, in.max)
+	}
+	if in.contentMD5 != nil && len(in.contentMD5) != md5.Size {
+		return out, fmt.Errorf("%w: Content-MD5 must be 16 bytes", ErrInvalidDigest)
+	}
+	mh := md5.New()
+	cr := &countingReader{r: in.body, max: in.max, hs: []hash.Hash{mh}}
+	var ckh hash.Hash
+	var alg string
+	var want []byte
+	if in.checksum != nil {
+		var err error
+		if ckh, alg, err = newChecksum(in.checksum.Algorithm); err != nil {
+			return out, err
+		}
+		if in.checksum.Value != "" {
+			if want, err = decodeChecksum(alg, ckh, in.checksum.Value); err != nil {
+				return out, err
+			}
+		}
+		cr.hs = append(cr.hs, ckh)
+	}
+
+	inlineMax := int64(s.inlineMax)
+	if in.noInline {
+		inlineMax = -1
+	}
+	var head []byte
+	inline := false
+	if inlineMax >= 0 && (in.size < 0 || in.size <= inlineMax) {
+		capHint := inlineMax + 1
+		if in.size >= 0 {
+			capHint = in.size + 1
+		}
+		buf := bytes.NewBuffer(make([]byte, 0, capHint))
+		if _, err := buf.ReadFrom(io.LimitReader(cr, inlineMax+1)); err != nil {
+			return out, err
+		}
+		head = buf.Bytes()
+		inline = int64(len(head)) <= inlineMax
+	}
+	if inline {
+		if len(head) > 0 {
+			out.inline = head
+		}
+		out.size = int64(len(head))
+	} else {
+		id, n, err := s.blobs.Put(ctx, io.MultiReader(bytes.NewReader(head), cr))
+		if err != nil {
+			return out, err
+		}
+		if n == 0 {
+			s.dropBlobs(ctx, []string{id})
+		} else {
+			out.blobID = id
+		}
+		out.size = n
+	}
+	fail := func(err error) (stored, error) {
+		if out.blobID != "" {
+			s.dropBlobs(ctx, []string{out.blobID})
+		}
+		return stored{}, err
+	}
+	if in.size >= 0 && out.size != in.size {
+		return fail(fmt.Errorf("%w: got %d of %d bytes", ErrIncompleteBody, out.size, in.size))
+	}
+	copy(out.md5[:], mh.Sum(nil))
+	if in.contentMD5 != nil && !bytes.Equal(in.contentMD5, out.md5[:]) {
+		return fail(fmt.Errorf("%w: the Content-MD5 you specified did not match what we received", ErrBadDigest))
+	}
+	if ckh != nil {
+		got := ckh.Sum(nil)
+		if want == nil && in.trailer != nil {
+			if tc, ok := in.trailer(); ok {
+				if !strings.EqualFold(tc.Algorithm, alg) {
+					return fail(fmt.Errorf("%w: trailer checksum %s does not match the declared algorithm %s", ErrInvalidArgument, tc.Algorithm, alg))
+				}
+				var err error
+				if want, err = decodeChecksum(alg, ckh, tc.Value); err != nil {
+					return fail(err)
+				}
+			}
+		}
+		if want != nil && !bytes.Equal(want, got) {
+			return fail(fmt.Errorf("%w: the %s checksum you specified did not match what we received", ErrBadDigest, alg))
+		}
+		out.checksums = map[string]string{alg: base64.StdEncoding.EncodeToString(got)}
+	}
+	return out, nil
+}
+
+func decodeChecksum(alg string, h hash.Hash, v string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b) != h.Size() {
+		return nil, fmt.Errorf("%w: value for x-amz-checksum-%s is invalid", ErrInvalidDigest, strings.ToLower(alg))
+	}
+	return b, nil
+}
