@@ -1,0 +1,125 @@
+package s3api
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+
+	"sos/internal/s3err"
+)
+
+func (h *Handler) listBuckets(req *request) error {
+	buckets, err := h.objects.ListBuckets(req.r.Context())
+	if err != nil {
+		return err
+	}
+	sort.Slice(buckets, func(i, j int) bool { return buckets[i].Name < buckets[j].Name })
+	out := listAllMyBucketsResult{NS: s3NS, Owner: theOwner}
+	for _, b := range buckets {
+		out.Buckets = append(out.Buckets, struct {
+			Name         string `xml:"Name"`
+			CreationDate string `xml:"CreationDate"`
+			BucketRegion string `xml:"BucketRegion,omitempty"`
+		}{b.Name, xmlTime(b.CreatedAt), b.Zone})
+	}
+	return writeXML(req.w, out)
+}
+
+func (h *Handler) createBucket(req *request) error {
+	data, err := readXMLBody(req, maxXMLBody)
+	if err != nil {
+		return err
+	}
+	loc, err := parseCreateBucket(data)
+	if err != nil {
+		return err
+	}
+	if loc != "" && loc != h.zone {
+		return s3err.New(s3err.IllegalLocationConstraintException, fmt.Sprintf(
+			"The %s location constraint is incompatible for the zone %s: create the bucket at the zone's own endpoint, or leave LocationConstraint out.", loc, h.zone))
+	}
+	if err := h.objects.CreateBucket(req.r.Context(), req.bucket); err != nil {
+		return err
+	}
+	req.w.Header().Set("Location", "/"+req.bucket)
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) deleteBucket(req *request) error {
+	if err := h.objects.DeleteBucket(req.r.Context(), req.bucket); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) headBucket(req *request) error {
+	if _, err := h.objects.Bucket(req.r.Context(), req.bucket); err != nil {
+		return err
+	}
+	req.w.Header().Set("X-Amz-Access-Point-Alias", "false")
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) getBucketLocation(req *request) error {
+	b, err := h.objects.Bucket(req.r.Context(), req.bucket)
+	if err != nil {
+		return err
+	}
+	loc := b.Zone
+	if loc == "" {
+		loc = h.zone
+	}
+	return writeXML(req.w, locationConstraintXML{NS: s3NS, Location: loc})
+}
+
+func (h *Handler) getBucketVersioning(req *request) error {
+	b, err := h.objects.Bucket(req.r.Context(), req.bucket)
+	if err != nil {
+		return err
+	}
+	return writeXML(req.w, versioningOutXML{NS: s3NS, Status: string(b.Versioning)})
+}
+
+func (h *Handler) putBucketVersioning(req *request) error {
+	data, err := readXMLBody(req, maxXMLBody)
+	if err != nil {
+		return err
+	}
+	v, err := parseVersioning(data)
+	if err != nil {
+		return err
+	}
+	if err := h.objects.SetVersioning(req.r.Context(), req.bucket, v); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) getBucketACL(req *request) error {
+	if _, err := h.objects.Bucket(req.r.Context(), req.bucket); err != nil {
+		return err
+	}
+	return writeXML(req.w, privateACL())
+}
+
+func (h *Handler) getBucketCORS(req *request) error {
+	if _, err := h.objects.Bucket(req.r.Context(), req.bucket); err != nil {
+		return err
+	}
+	e := s3err.New(s3err.NoSuchCORSConfiguration, "")
+	e.BucketName = req.bucket
+	return e
+}
+
+func (h *Handler) getBucketOwnershipControls(req *request) error {
+	if _, err := h.objects.Bucket(req.r.Context(), req.bucket); err != nil {
+		return err
+	}
+	e := s3err.New(s3err.OwnershipControlsNotFoundError, "")
+	e.BucketName = req.bucket
+	return e
+}

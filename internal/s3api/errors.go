@@ -1,0 +1,190 @@
+package s3api
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"sos/internal/auth/sigv4"
+	"sos/internal/iam"
+	"sos/internal/object"
+	"sos/internal/replconfig"
+	"sos/internal/s3err"
+)
+
+// Errors of the handler itself, mapped in errorTable like the others.
+var (
+	errMalformedXML    = errors.New("the XML you provided was not well-formed or did not validate against the schema")
+	errBodyTooLarge    = errors.New("the request body is too large")
+	errInvalidArgument = errors.New("invalid argument")
+	errReadBody        = errors.New("the request body could not be read")
+)
+
+// errorTable is THE mapping from domain errors to S3 error codes. The first
+// entry whose error matches (errors.Is) decides.
+var errorTable = []struct {
+	err  error
+	code s3err.Code
+}{
+	// Object service.
+	{object.ErrNoSuchBucket, s3err.NoSuchBucket},
+	{object.ErrBucketExists, s3err.BucketAlreadyExists},
+	{object.ErrBucketOwnedByYou, s3err.BucketAlreadyOwnedByYou},
+	{object.ErrBucketNotEmpty, s3err.BucketNotEmpty},
+	{object.ErrInvalidBucketName, s3err.InvalidBucketName},
+	{object.ErrNoSuchKey, s3err.NoSuchKey},
+	{object.ErrNoSuchVersion, s3err.NoSuchVersion},
+	{object.ErrKeyTooLong, s3err.KeyTooLongError},
+	{object.ErrMethodNotAllowed, s3err.MethodNotAllowed},
+	{object.ErrPreconditionFailed, s3err.PreconditionFailed},
+	{object.ErrNotModified, s3err.NotModified},
+	{object.ErrInvalidRange, s3err.InvalidRange},
+	{object.ErrBadDigest, s3err.BadDigest},
+	{object.ErrInvalidDigest, s3err.InvalidDigest},
+	{object.ErrEntityTooLarge, s3err.EntityTooLarge},
+	{object.ErrEntityTooSmall, s3err.EntityTooSmall},
+	{object.ErrIncompleteBody, s3err.IncompleteBody},
+	{object.ErrNoSuchUpload, s3err.NoSuchUpload},
+	{object.ErrInvalidPart, s3err.InvalidPart},
+	{object.ErrInvalidPartOrder, s3err.InvalidPartOrder},
+	{object.ErrInvalidArgument, s3err.InvalidArgument},
+	{object.ErrInvalidTag, s3err.InvalidTag},
+	{object.ErrInvalidRequest, s3err.InvalidRequest},
+	{object.ErrReplicationConfigNotFound, s3err.ReplicationConfigurationNotFoundError},
+	{object.ErrInvalidStorageState, s3err.InvalidBucketState},
+
+	// SigV4. The body errors come first: they surface through object
+	// service calls that read the body.
+	{sigv4.ErrContentSHA256Mismatch, s3err.XAmzContentSHA256Mismatch},
+	{sigv4.ErrIncompleteBody, s3err.IncompleteBody},
+	{sigv4.ErrMalformedChunk, s3err.IncompleteBody},
+	{sigv4.ErrMalformedTrailer, s3err.MalformedTrailerError},
+	{sigv4.ErrInvalidAccessKeyID, s3err.InvalidAccessKeyID},
+	{sigv4.ErrInvalidToken, s3err.InvalidToken},
+	{sigv4.ErrExpiredToken, s3err.ExpiredToken},
+	{sigv4.ErrSignatureDoesNotMatch, s3err.SignatureDoesNotMatch},
+	{sigv4.ErrAuthorizationHeaderMalformed, s3err.AuthorizationHeaderMalformed},
+	{sigv4.ErrAuthorizationQueryParametersError, s3err.AuthorizationQueryParametersError},
+	{sigv4.ErrUnsupportedAlgorithm, s3err.InvalidRequest},
+	{sigv4.ErrRequestTimeTooSkewed, s3err.RequestTimeTooSkewed},
+	{sigv4.ErrRequestExpired, s3err.AccessDenied},
+	{sigv4.ErrRequestNotYetValid, s3err.AccessDenied},
+	{sigv4.ErrMissingDateHeader, s3err.AccessDenied},
+	{sigv4.ErrUnsignedHeaders, s3err.AccessDenied},
+	{sigv4.ErrMissingContentSHA256, s3err.InvalidRequest},
+	{sigv4.ErrInvalidContentSHA256, s3err.InvalidArgument},
+
+	// IAM (through Auth.Secret and Auth.Principal).
+	{iam.ErrUnknownKey, s3err.InvalidAccessKeyID},
+	{iam.ErrInvalidToken, s3err.InvalidToken},
+	{iam.ErrExpiredToken, s3err.ExpiredToken},
+
+	// Replication configurations.
+	{replconfig.ErrMalformed, s3err.MalformedXML},
+	{replconfig.ErrInvalid, s3err.InvalidArgument},
+
+	// The handler's own.
+	{errMalformedXML, s3err.MalformedXML},
+	{errBodyTooLarge, s3err.MalformedXML},
+	{errInvalidArgument, s3err.InvalidArgument},
+	{errReadBody, s3err.IncompleteBody},
+}
+
+// toS3Error turns any error into the S3 error to send. ok is false for an
+// error the table does not know (an internal error).
+func toS3Error(err error) (*s3err.Error, bool) {
+	var se *s3err.Error
+	if errors.As(err, &se) {
+		c := *se
+		return &c, true
+	}
+	for _, m := range errorTable {
+		if errors.Is(err, m.err) {
+			e := s3err.New(m.code, "")
+			if err.Error() != m.err.Error() {
+				e.Message = sentence(err.Error())
+			}
+			var wr *sigv4.WrongRegionError
+			if errors.As(err, &wr) {
+				e.Region = wr.Expected
+			}
+			var xe *xml.SyntaxError
+			if errors.As(err, &xe) {
+				e.Message = sentence(err.Error())
+			}
+			return e, true
+		}
+	}
+	return s3err.New(s3err.InternalError, ""), false
+}
+
+// sentence makes an error text read as a sentence: capital first letter,
+// final period.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
+		s += "."
+	}
+	return s
+}
+
+// writeError is THE place that writes error responses.
+func (h *Handler) writeError(req *request, err error) {
+	e, known := toS3Error(err)
+	if !known {
+		h.log.Error("s3api: internal error", "request-id", req.requestID, "method", req.r.Method,
+			"path", req.r.URL.Path, "err", err)
+	}
+	w := req.w
+	if w.wrote {
+		h.log.Warn("s3api: error after the response started", "request-id", req.requestID, "err", err)
+		return
+	}
+	hdr := w.Header()
+	switch e.Code {
+	case s3err.NoSuchBucket, s3err.BucketNotEmpty, s3err.BucketAlreadyExists, s3err.BucketAlreadyOwnedByYou, s3err.InvalidBucketName:
+		if e.BucketName == "" {
+			e.BucketName = req.bucket
+		}
+	case s3err.NoSuchKey:
+		e.Key = req.key
+	case s3err.NoSuchVersion:
+		e.Key, e.VersionID = req.key, req.r.URL.Query().Get("versionId")
+	case s3err.NoSuchUpload:
+		e.UploadID = req.r.URL.Query().Get("uploadId")
+	}
+	if e.Code == s3err.NoSuchBucket && h.locator != nil && req.bucket != "" {
+		if zone, endpoint, ok := h.locator.BucketZone(req.bucket); ok && zone != h.zone {
+			e = s3err.New(s3err.PermanentRedirect, fmt.Sprintf(
+				"The bucket %s is in zone %s: send requests for it to %s.", req.bucket, zone, endpoint))
+			e.BucketName, e.Endpoint, e.Region = req.bucket, endpoint, zone
+			hdr.Set("X-Amz-Bucket-Region", zone)
+			if endpoint != "" {
+				hdr.Set("Location", endpoint)
+			}
+		}
+	}
+	e.RequestID = req.requestID
+	e.Resource = req.r.URL.Path
+	for _, k := range []string{"Content-Length", "Content-Range", "Content-Type", "Etag", "Last-Modified", "Accept-Ranges"} {
+		hdr.Del(k)
+	}
+	if e.Code == s3err.NotModified || req.r.Method == http.MethodHead {
+		w.WriteHeader(e.Status)
+		return
+	}
+	body := e.XML()
+	hdr.Set("Content-Type", "application/xml")
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(body)
+}

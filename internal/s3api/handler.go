@@ -1,0 +1,359 @@
+package s3api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"sos/internal/auth/sigv4"
+	"sos/internal/iam"
+	"sos/internal/object"
+	"sos/internal/s3err"
+)
+
+// RecommendedMaxHeaderBytes is the http.Server MaxHeaderBytes the handler is
+// meant to run behind.
+const RecommendedMaxHeaderBytes = 64 << 10
+
+// Auth authenticates and authorizes S3 requests (*iam.Authorizer implements
+// it).
+type Auth interface {
+	// Secret returns the signing secret of accessKey. Unknown keys MUST
+	// return an error wrapping iam.ErrUnknownKey (or
+	// sigv4.ErrInvalidAccessKeyID); bad session tokens iam.ErrInvalidToken
+	// or iam.ErrExpiredToken.
+	Secret(ctx context.Context, accessKey, sessionToken string) (string, error)
+	// Authorize decides whether the signer may do req.
+	Authorize(ctx context.Context, accessKey, sessionToken string, req iam.Request) iam.Decision
+	// Principal says who the credential stands for.
+	Principal(accessKey, sessionToken string) (iam.Principal, error)
+}
+
+// Locator knows in which zone a bucket lives (the global bucket namespace).
+type Locator interface {
+	// BucketZone returns the zone holding bucket and that zone's S3
+	// endpoint; ok is false when no zone holds it.
+	BucketZone(bucket string) (zone, endpoint string, ok bool)
+}
+
+// Roles tells whether an IAM role exists, to validate replication configs.
+type Roles interface {
+	RoleExists(id string) bool
+}
+
+// Options configure New.
+type Options struct {
+	// Zone is the zone name, also the SigV4 region.
+	Zone    string
+	Objects Objects
+	Auth    Auth
+	// Locator, when set, turns NoSuchBucket for a bucket of another zone
+	// into 301 PermanentRedirect naming its endpoint.
+	Locator Locator
+	// Roles, when set, is asked whether the Role of a replication
+	// configuration exists.
+	Roles Roles
+	// Replication serves the sos-replication-* extensions; nil answers them
+	// with 501 NotImplemented.
+	Replication Replication
+	// Domains are the host names (with port, as in the Host header) under
+	// which virtual-host style requests "bucket.<domain>" arrive.
+	Domains []string
+	// Now is the clock, time.Now when nil.
+	Now func() time.Time
+	// Logger gets one line per internal error; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// Handler is the S3 HTTP handler of a zone.
+type Handler struct {
+	zone    string
+	objects Objects
+	auth    Auth
+	locator Locator
+	roles   Roles
+	repl    Replication
+	domains []string
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// New returns the S3 handler of a zone.
+func New(o Options) http.Handler {
+	h := &Handler{
+		zone: o.Zone, objects: o.Objects, auth: o.Auth, locator: o.Locator,
+		roles: o.Roles, repl: o.Replication, now: o.Now, log: o.Logger,
+	}
+	for _, d := range o.Domains {
+		if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
+			h.domains = append(h.domains, d)
+		}
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	return h
+}
+
+// request is everything a handler needs about one S3 request.
+type request struct {
+	r         *http.Request
+	w         *responseWriter
+	op        *operation
+	bucket    string
+	key       string
+	requestID string
+	auth      *sigv4.Result
+	principal iam.Principal
+	// copySrc is the parsed x-amz-copy-source of copies.
+	copySrc *copySource
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// responseWriter remembers whether the header was sent, so that an error
+// after the body started is logged instead of written.
+type responseWriter struct {
+	http.ResponseWriter
+	wrote  bool
+	status int
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *responseWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := &responseWriter{ResponseWriter: rw}
+	req := &request{r: r, w: w, requestID: newRequestID()}
+	w.Header().Set("X-Amz-Request-Id", req.requestID)
+	w.Header().Set("Server", "sos")
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.log.Error("s3api: panic", "request-id", req.requestID, "method", r.Method,
+				"path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			h.writeError(req, s3err.New(s3err.InternalError, ""))
+		}
+	}()
+	if err := h.serve(req); err != nil {
+		h.writeError(req, err)
+	}
+}
+
+func (h *Handler) serve(req *request) error {
+	r := req.r
+	if err := h.target(req); err != nil {
+		return err
+	}
+	if req.bucket != "" {
+		req.w.Header().Set("X-Amz-Bucket-Region", h.zone)
+	}
+	op, err := route(r.Method, req.bucket, req.key, r.URL.Query(), r.Header)
+	if err != nil {
+		return err
+	}
+	req.op = op
+	if err := h.authenticate(req); err != nil {
+		return err
+	}
+	if err := h.checkReplicaHeaders(req); err != nil {
+		return err
+	}
+	if op.notImplemented {
+		return s3err.New(s3err.NotImplemented, "sos does not implement "+op.name+".")
+	}
+	if err := h.authorize(req); err != nil {
+		return err
+	}
+	return op.handle(h, req)
+}
+
+// target finds the bucket and key of a request, path-style or virtual-host
+// style, and checks their syntax.
+func (h *Handler) target(req *request) error {
+	r := req.r
+	p := r.URL.Path
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	host := strings.ToLower(r.Host)
+	vhostBucket := ""
+	for _, d := range h.domains {
+		if strings.HasSuffix(host, "."+d) {
+			vhostBucket = strings.TrimSuffix(host, "."+d)
+			break
+		}
+	}
+	if vhostBucket != "" {
+		req.bucket = vhostBucket
+		req.key = p[1:]
+	} else {
+		rest := p[1:]
+		b, k, _ := strings.Cut(rest, "/")
+		req.bucket, req.key = b, k
+	}
+	if req.bucket != "" {
+		if err := checkBucketName(req.bucket); err != nil {
+			return err
+		}
+	}
+	if len(req.key) > object.MaxKeyLength {
+		e := s3err.New(s3err.KeyTooLongError, "Your key is too long: at most 1024 bytes are allowed.")
+		return e
+	}
+	if !utf8.ValidString(req.key) {
+		return s3err.New(s3err.InvalidURI, "Object keys must be valid UTF-8.")
+	}
+	return nil
+}
+
+// checkBucketName applies S3's bucket naming rules.
+func checkBucketName(name string) error {
+	bad := func(why string) error {
+		e := s3err.New(s3err.InvalidBucketName, "The specified bucket is not valid: "+why+".")
+		e.BucketName = name
+		return e
+	}
+	if len(name) < 3 || len(name) > 63 {
+		return bad("bucket names are 3 to 63 characters long")
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
+			return bad("bucket names hold only lower-case letters, digits, dots and hyphens")
+		}
+	}
+	first, last := name[0], name[len(name)-1]
+	if first == '.' || first == '-' || last == '.' || last == '-' {
+		return bad("bucket names begin and end with a letter or digit")
+	}
+	if strings.Contains(name, "..") || strings.Contains(name, ".-") || strings.Contains(name, "-.") {
+		return bad("dots in a bucket name must be between letters or digits")
+	}
+	if net.ParseIP(name) != nil {
+		return bad("bucket names must not look like IP addresses")
+	}
+	return nil
+}
+
+func (h *Handler) authenticate(req *request) error {
+	res, err := sigv4.Verify(req.r.Context(), req.r, sigv4.Options{
+		Region:  h.zone,
+		Service: "s3",
+		Now:     h.now,
+		Secrets: h.auth,
+	})
+	if err != nil {
+		return err
+	}
+	if res.Anonymous {
+		return s3err.New(s3err.AccessDenied, "Anonymous requests are not allowed: sign the request with an API key (AWS Signature Version 4).")
+	}
+	req.auth = res
+	p, err := h.auth.Principal(res.AccessKey, res.SessionToken)
+	if err != nil {
+		return err
+	}
+	req.principal = p
+	return nil
+}
+
+// authorize asks IAM about the operation, and for copies also about reading
+// the source.
+func (h *Handler) authorize(req *request) error {
+	op := req.op
+	q := req.r.URL.Query()
+	ir := iam.Request{
+		Operation: op.name,
+		Bucket:    req.bucket,
+		Key:       req.key,
+		Zone:      h.zone,
+		SourceIP:  sourceIP(req.r),
+		Now:       h.now(),
+	}
+	if op.prefixParam {
+		ir.Prefix = q.Get("prefix")
+	}
+	if op.versionParam {
+		ir.VersionID = q.Get("versionId")
+	}
+	if err := h.decide(req, ir); err != nil {
+		return err
+	}
+	if op.copy {
+		src, err := parseCopySource(req.r.Header.Get("X-Amz-Copy-Source"))
+		if err != nil {
+			return err
+		}
+		req.copySrc = src
+		sr := ir
+		sr.Operation, sr.Bucket, sr.Key, sr.VersionID, sr.Prefix = "get-object", src.Bucket, src.Key, src.VersionID, ""
+		if err := h.decide(req, sr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *Handler) decide(req *request, ir iam.Request) error {
+	d := h.auth.Authorize(req.r.Context(), req.auth.AccessKey, req.auth.SessionToken, ir)
+	if d.Allowed {
+		return nil
+	}
+	what := ir.Operation
+	if ir.Bucket != "" {
+		what += " on bucket " + ir.Bucket
+		if ir.Key != "" {
+			what += ", key " + ir.Key
+		}
+	}
+	msg := "Access Denied: " + what + " is not allowed"
+	if d.Reason != "" {
+		msg += " (" + d.Reason + ")"
+	}
+	return s3err.New(s3err.AccessDenied, msg+".")
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

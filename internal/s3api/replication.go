@@ -1,0 +1,178 @@
+package s3api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"sos/internal/replconfig"
+	"sos/internal/s3err"
+)
+
+// Replication serves the sos-replication-* extensions of a zone (the
+// replication workers implement it, through an adapter in the composition
+// root). Errors are object.Err* values where they apply.
+type Replication interface {
+	// Status reports the replication state of a source bucket.
+	Status(ctx context.Context, bucket string) (ReplicationStatus, error)
+	// Resync queues the bucket's existing versions that are not yet
+	// replicated; it returns how many it queued.
+	Resync(ctx context.Context, bucket string) (queued int, err error)
+	// Retry puts FAILED entries back to pending; it returns how many.
+	Retry(ctx context.Context, bucket string) (retried int, err error)
+}
+
+// ReplicationStatus is the JSON body of GET ?sos-replication-status.
+type ReplicationStatus struct {
+	Bucket string       `json:"bucket"`
+	Rules  []RuleStatus `json:"rules"`
+}
+
+// RuleStatus is the state of one replication rule.
+type RuleStatus struct {
+	ID                   string        `json:"id"`
+	Destination          string        `json:"destination"`
+	Status               string        `json:"status"`
+	Pending              int64         `json:"pending"`
+	PendingBytes         int64         `json:"pending-bytes"`
+	Failed               int64         `json:"failed"`
+	Completed            int64         `json:"completed"`
+	OldestPendingSeconds float64       `json:"oldest-pending-seconds"`
+	Failures             []ReplFailure `json:"failures"`
+}
+
+// ReplFailure is one version that failed to replicate.
+type ReplFailure struct {
+	Key       string `json:"key"`
+	VersionID string `json:"version-id"`
+	Reason    string `json:"reason"`
+}
+
+func (h *Handler) putBucketReplication(req *request) error {
+	data, err := readXMLBody(req, maxXMLBody)
+	if err != nil {
+		return err
+	}
+	cfg, err := replconfig.ParseXML(data)
+	if err != nil {
+		return err
+	}
+	if h.roles != nil && !h.roles.RoleExists(cfg.Role) {
+		return s3err.New(s3err.InvalidArgument, fmt.Sprintf(
+			"Invalid ReplicationConfiguration: the role %q does not exist; Role must be the UUID of an IAM role.", clip(cfg.Role)))
+	}
+	if err := h.objects.SetReplication(req.r.Context(), req.bucket, cfg.XML()); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// replicationConfig returns the bucket's parsed configuration, or
+// ReplicationConfigurationNotFoundError.
+func (h *Handler) replicationConfig(req *request) (*replconfig.Config, error) {
+	b, err := h.objects.Bucket(req.r.Context(), req.bucket)
+	if err != nil {
+		return nil, err
+	}
+	if len(b.Replication) == 0 {
+		e := s3err.New(s3err.ReplicationConfigurationNotFoundError, "")
+		e.BucketName = req.bucket
+		return nil, e
+	}
+	cfg, err := replconfig.ParseXML(b.Replication)
+	if err != nil {
+		return nil, fmt.Errorf("stored replication configuration of %s: %v", req.bucket, err) // internal
+	}
+	return cfg, nil
+}
+
+func (h *Handler) getBucketReplication(req *request) error {
+	cfg, err := h.replicationConfig(req)
+	if err != nil {
+		return err
+	}
+	body := cfg.XML()
+	req.w.Header().Set("Content-Type", "application/xml")
+	req.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	req.w.WriteHeader(http.StatusOK)
+	_, _ = req.w.Write(body)
+	return nil
+}
+
+func (h *Handler) deleteBucketReplication(req *request) error {
+	if _, err := h.replicationConfig(req); err != nil {
+		return err
+	}
+	if err := h.objects.SetReplication(req.r.Context(), req.bucket, nil); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+	return nil
+}
+
+func (h *Handler) replicationExtension(req *request) error {
+	if h.repl == nil {
+		return s3err.New(s3err.NotImplemented, "Replication workers are not running in this zone.")
+	}
+	_, err := h.replicationConfig(req)
+	return err
+}
+
+func (h *Handler) replicationStatus(req *request) error {
+	if err := h.replicationExtension(req); err != nil {
+		return err
+	}
+	st, err := h.repl.Status(req.r.Context(), req.bucket)
+	if err != nil {
+		return err
+	}
+	if st.Bucket == "" {
+		st.Bucket = req.bucket
+	}
+	if st.Rules == nil {
+		st.Rules = []RuleStatus{}
+	}
+	for i := range st.Rules {
+		if st.Rules[i].Failures == nil {
+			st.Rules[i].Failures = []ReplFailure{}
+		}
+	}
+	return writeJSON(req.w, st)
+}
+
+func (h *Handler) replicationResync(req *request) error {
+	if err := h.replicationExtension(req); err != nil {
+		return err
+	}
+	n, err := h.repl.Resync(req.r.Context(), req.bucket)
+	if err != nil {
+		return err
+	}
+	return writeJSON(req.w, map[string]int{"queued": n})
+}
+
+func (h *Handler) replicationRetry(req *request) error {
+	if err := h.replicationExtension(req); err != nil {
+		return err
+	}
+	n, err := h.repl.Retry(req.r.Context(), req.bucket)
+	if err != nil {
+		return err
+	}
+	return writeJSON(req.w, map[string]int{"retried": n})
+}
