@@ -11,6 +11,7 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Failure reasons, used as the metrics label and as the first word of the
@@ -129,7 +130,7 @@ func isNetwork(err error) bool {
 	var se *smithy.OperationError
 	if errors.As(err, &se) {
 		// The SDK wraps transport failures in a RequestSendError.
-		var rs *awshttp.RequestSendError
+		var rs *smithyhttp.RequestSendError
 		return errors.As(err, &rs)
 	}
 	return false
