@@ -2,7 +2,6 @@ package iam
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"cel.dev/cel-go/common/types"
@@ -53,13 +52,10 @@ func (p *Policy) Evaluate(service string, req Request) Decision {
 			Reason:  fmt.Sprintf("service %s is not listed: default-service-strategy %s", service, p.strategy),
 		}
 	}
-	switch sp.typ {
-	case TypeAllow:
-		return Decision{Allowed: true, Reason: "services." + service + " allows every operation"}
-	case TypeDeny:
-		return Decision{Reason: "services." + service + " denies every operation"}
+	if sp.typ != TypeRules {
+		return sp.decision
 	}
-	act := newActivation(service, &req)
+	act := &activation{service: service, req: req}
 	var firstErr string
 	for i := range sp.rules {
 		r := &sp.rules[i]
@@ -73,12 +69,9 @@ func (p *Policy) Evaluate(service string, req Request) Decision {
 		if out != types.True {
 			continue
 		}
-		if r.action == ActionAllow {
-			return Decision{Allowed: true, Reason: "rule " + r.field + " allows"}
-		}
-		return Decision{Reason: "rule " + r.field + " denies"}
+		return r.decision
 	}
-	reason := "no rule of services." + service + " matches " + describe(&req)
+	reason := "no rule of services." + service + " matches " + describe(&act.req)
 	if firstErr != "" {
 		reason += " (evaluation error in " + firstErr + ")"
 	}
@@ -87,19 +80,17 @@ func (p *Policy) Evaluate(service string, req Request) Decision {
 
 // describe names an operation and its target in words, for reasons.
 func describe(req *Request) string {
-	var b strings.Builder
-	op := req.Operation
-	if op == "" {
-		op = "(no operation)"
+	s := req.Operation
+	if s == "" {
+		s = "(no operation)"
 	}
-	b.WriteString(op)
 	if req.Bucket != "" {
-		fmt.Fprintf(&b, " on bucket %s", req.Bucket)
+		s += " on bucket " + req.Bucket
 		if req.Key != "" {
-			fmt.Fprintf(&b, " key %s", req.Key)
+			s += " key " + req.Key
 		}
 	}
-	return b.String()
+	return s
 }
 
 // activation resolves the policy variables straight from a Request, so that
@@ -107,16 +98,12 @@ func describe(req *Request) string {
 // converted once, on first use, and shared by the rules of one Evaluate.
 type activation struct {
 	service string
-	req     *Request
+	req     Request
 	params  any
 	now     any
 }
 
 var _ interpreter.Activation = (*activation)(nil)
-
-func newActivation(service string, req *Request) *activation {
-	return &activation{service: service, req: req}
-}
 
 func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {

@@ -99,9 +99,10 @@ type Policy struct {
 }
 
 type servicePolicy struct {
-	name  string
-	typ   string
-	rules []compiledRule
+	name     string
+	typ      string
+	rules    []compiledRule
+	decision Decision // for type allow and deny
 }
 
 type compiledRule struct {
@@ -109,6 +110,7 @@ type compiledRule struct {
 	action     string
 	expression string
 	prg        cel.Program
+	decision   Decision // when the expression is true
 }
 
 // ParsePolicy parses and validates a policy document and compiles its rules.
@@ -154,6 +156,10 @@ func NewPolicy(doc Document) (*Policy, error) {
 		sp := &servicePolicy{name: name, typ: sd.Type}
 		switch sd.Type {
 		case TypeAllow, TypeDeny:
+			sp.decision = Decision{Allowed: sd.Type == TypeAllow, Reason: field + " allows every operation"}
+			if sd.Type == TypeDeny {
+				sp.decision.Reason = field + " denies every operation"
+			}
 			if len(sd.Rules) > 0 {
 				return nil, &PolicyError{Field: field + ".rules", Msg: fmt.Sprintf(`rules are only allowed with type "rules", not %q`, sd.Type)}
 			}
@@ -182,7 +188,11 @@ func NewPolicy(doc Document) (*Policy, error) {
 			if err != nil {
 				return nil, err
 			}
-			sp.rules = append(sp.rules, compiledRule{field: rfield, action: rd.Action, expression: rd.Expression, prg: prg})
+			d := Decision{Allowed: rd.Action == ActionAllow, Reason: "rule " + rfield + " allows"}
+			if !d.Allowed {
+				d.Reason = "rule " + rfield + " denies"
+			}
+			sp.rules = append(sp.rules, compiledRule{field: rfield, action: rd.Action, expression: rd.Expression, prg: prg, decision: d})
 		}
 		p.services[name] = sp
 	}
