@@ -27,12 +27,12 @@ func roleView(r role) record {
 		r.Permissions = []string{}
 	}
 	return record{JSON: r, Fields: []field{
-		{"ID", r.ID},
-		{"Name", r.Name},
-		{"Description", r.Description},
-		{"Editable", fmt.Sprint(r.Editable)},
-		{"Labels", orNA(strings.Join(labels, "\n"))},
-		{"Permissions", orNA(strings.Join(r.Permissions, "\n"))},
+		{Key: "ID", Value: r.ID},
+		{Key: "Name", Value: r.Name},
+		{Key: "Description", Value: r.Description},
+		{Key: "Editable", Value: fmt.Sprint(r.Editable)},
+		{Key: "Labels", Value: orNA(strings.Join(labels, "\n"))},
+		{Key: "Permissions", Value: orNA(strings.Join(r.Permissions, "\n"))},
 	}}
 }
 
@@ -48,7 +48,7 @@ func roleWithPolicyView(r role) record {
 			pol = string(r.Policy)
 		}
 	}
-	v.Fields = append(v.Fields, field{"Policy", pol})
+	v.Fields = append(v.Fields, field{Key: "Policy", Value: pol, Text: string(r.Policy)})
 	return v
 }
 
@@ -65,15 +65,15 @@ func rolesView(rs []role) list {
 
 func apiKeyView(k apiKey, roleName string) record {
 	fs := []field{
-		{"Key", k.Key},
-		{"Name", k.Name},
-		{"Role ID", k.RoleID},
+		{Key: "Key", Value: k.Key},
+		{Key: "Name", Value: k.Name},
+		{Key: "Role ID", Value: k.RoleID},
 	}
 	if roleName != "" {
-		fs = append(fs, field{"Role", roleName})
+		fs = append(fs, field{Key: "Role", Value: roleName})
 	}
 	if k.Secret != "" {
-		fs = append(fs, field{"Secret", k.Secret})
+		fs = append(fs, field{Key: "Secret", Value: k.Secret})
 	}
 	return record{JSON: k, Fields: fs}
 }

@@ -27,12 +27,10 @@ type view interface {
 func render(w io.Writer, format string, v view) error {
 	switch format {
 	case formatJSON:
-		b, err := json.MarshalIndent(v.jsonValue(), "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v.jsonValue())
 	case formatText:
 		return v.text(w)
 	default:
@@ -44,6 +42,8 @@ func render(w io.Writer, format string, v view) error {
 // lines takes several rows.
 type field struct {
 	Key, Value string
+	// Text replaces Value in the text form (e.g. compact JSON).
+	Text string
 }
 
 // record is one thing, shown as a bordered two-column table.
@@ -95,7 +95,11 @@ func (r record) human(w io.Writer) error {
 func (r record) text(w io.Writer) error {
 	var b strings.Builder
 	for _, f := range r.Fields {
-		fmt.Fprintf(&b, "%s\t%s\n", f.Key, strings.ReplaceAll(f.Value, "\n", ", "))
+		v := strings.ReplaceAll(f.Value, "\n", ", ")
+		if f.Text != "" {
+			v = f.Text
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", f.Key, v)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -44,28 +44,33 @@ type replFailure struct {
 
 func replStatusView(s replStatus) view {
 	rs := records{JSON: s}
-	for _, r := range s.Rules {
+	for i := range s.Rules {
+		r := &s.Rules[i]
 		oldest := "-"
 		if r.Pending > 0 {
 			oldest = humanAge(r.OldestPendingSeconds)
 		}
+		if r.Failures == nil {
+			r.Failures = []replFailure{}
+		}
 		fs := []field{
-			{"Destination", r.Destination},
-			{"Status", r.Status},
-			{"Pending", fmt.Sprint(r.Pending)},
-			{"Pending Bytes", humanSize(r.PendingBytes)},
-			{"Oldest Pending", oldest},
-			{"Completed", fmt.Sprint(r.Completed)},
-			{"Failed", fmt.Sprint(r.Failed)},
+			{Key: "Rule", Value: r.ID},
+			{Key: "Destination", Value: r.Destination},
+			{Key: "Status", Value: r.Status},
+			{Key: "Pending", Value: fmt.Sprint(r.Pending)},
+			{Key: "Pending Bytes", Value: humanSize(r.PendingBytes)},
+			{Key: "Oldest Pending", Value: oldest},
+			{Key: "Completed", Value: fmt.Sprint(r.Completed)},
+			{Key: "Failed", Value: fmt.Sprint(r.Failed)},
 		}
 		if len(r.Failures) > 0 {
 			var lines []string
 			for _, f := range r.Failures {
 				lines = append(lines, fmt.Sprintf("%s (version %s): %s", f.Key, f.VersionID, f.Reason))
 			}
-			fs = append(fs, field{"Failures", strings.Join(lines, "\n")})
+			fs = append(fs, field{Key: "Failures", Value: strings.Join(lines, "\n")})
 		}
-		rs.Items = append(rs.Items, record{Title: "RULE " + r.ID, Fields: fs})
+		rs.Items = append(rs.Items, record{Fields: fs})
 	}
 	if len(rs.Items) == 0 {
 		return message{Text: "sos://" + s.Bucket + " replicates nothing", JSON: s}

@@ -42,10 +42,10 @@ type bucketInfo struct {
 
 func bucketView(b bucketInfo) record {
 	return record{Title: "STORAGE", JSON: b, Fields: []field{
-		{"Name", b.Name},
-		{"Zone", b.Zone},
-		{"Versioning", b.Versioning},
-		{"Replication", b.Replication},
+		{Key: "Name", Value: b.Name},
+		{Key: "Zone", Value: b.Zone},
+		{Key: "Versioning", Value: b.Versioning},
+		{Key: "Replication", Value: b.Replication},
 	}}
 }
 
@@ -436,18 +436,18 @@ func objectView(o objectInfo) record {
 	}
 	sort.Strings(meta)
 	fs := []field{
-		{"Path", o.Path},
-		{"Bucket", o.Bucket},
-		{"Zone", o.Zone},
-		{"Size", humanSize(o.Size)},
-		{"Last Modified", humanTime(o.LastModified)},
-		{"ETag", o.ETag},
-		{"Version ID", orNA(o.VersionID)},
-		{"Content-Type", o.ContentType},
-		{"Metadata", orNA(strings.Join(meta, "\n"))},
+		{Key: "Path", Value: o.Path},
+		{Key: "Bucket", Value: o.Bucket},
+		{Key: "Zone", Value: o.Zone},
+		{Key: "Size", Value: humanSize(o.Size)},
+		{Key: "Last Modified", Value: humanTime(o.LastModified)},
+		{Key: "ETag", Value: o.ETag},
+		{Key: "Version ID", Value: orNA(o.VersionID)},
+		{Key: "Content-Type", Value: o.ContentType},
+		{Key: "Metadata", Value: orNA(strings.Join(meta, "\n"))},
 	}
 	if o.ReplicationStatus != "" {
-		fs = append(fs, field{"Replication Status", o.ReplicationStatus})
+		fs = append(fs, field{Key: "Replication Status", Value: o.ReplicationStatus})
 	}
 	if o.Metadata == nil {
 		o.Metadata = map[string]string{}

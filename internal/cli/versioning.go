@@ -15,9 +15,9 @@ type versioningInfo struct {
 
 func versioningView(v versioningInfo) record {
 	return record{JSON: v, Fields: []field{
-		{"Bucket", v.Bucket},
-		{"Zone", v.Zone},
-		{"Versioning", v.Versioning},
+		{Key: "Bucket", Value: v.Bucket},
+		{Key: "Zone", Value: v.Zone},
+		{Key: "Versioning", Value: v.Versioning},
 	}}
 }
 
