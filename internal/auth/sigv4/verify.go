@@ -337,7 +337,8 @@ func checkPayloadMarker(v string) error {
 // checkUnsigned rejects x-amz-* headers that are present but not signed: they
 // would otherwise change the meaning of a request without breaking its
 // signature. x-amz-content-sha256 and x-amz-date are covered by the string to
-// sign of a header-signed request.
+// sign of a header-signed request; a presigned request ignores the
+// x-amz-content-sha256 header (its payload hash comes from the query).
 func checkUnsigned(r *http.Request, signed []string, presigned bool) error {
 	var missing []string
 	for name := range r.Header {
@@ -345,7 +346,7 @@ func checkUnsigned(r *http.Request, signed []string, presigned bool) error {
 		if !strings.HasPrefix(lname, "x-amz-") {
 			continue
 		}
-		if !presigned && (lname == "x-amz-content-sha256" || lname == "x-amz-date") {
+		if lname == "x-amz-content-sha256" || (!presigned && lname == "x-amz-date") {
 			continue
 		}
 		found := false
