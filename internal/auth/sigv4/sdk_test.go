@@ -330,7 +330,11 @@ func TestSDKS3Client(t *testing.T) {
 	t.Run("unknown key", func(t *testing.T) {
 		c := s3.NewFromConfig(aws.Config{
 			Region: testZone, Credentials: credentials.NewStaticCredentialsProvider("NOPE", "x", ""), HTTPClient: vs.Client(),
-		}, func(o *s3.Options) { o.BaseEndpoint = aws.String(vs.URL); o.UsePathStyle = true; o.RetryMaxAttempts = 1 })
+		}, func(o *s3.Options) {
+			o.BaseEndpoint = aws.String(vs.URL)
+			o.UsePathStyle = true
+			o.RetryMaxAttempts = 1
+		})
 		if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bucket"), Key: aws.String("k")}); err == nil {
 			t.Fatal("HeadObject succeeded")
 		}
@@ -341,7 +345,11 @@ func TestSDKS3Client(t *testing.T) {
 	t.Run("wrong session token", func(t *testing.T) {
 		c := s3.NewFromConfig(aws.Config{
 			Region: testZone, Credentials: credentials.NewStaticCredentialsProvider(testAccessKey, testSecret, "stolen"), HTTPClient: vs.Client(),
-		}, func(o *s3.Options) { o.BaseEndpoint = aws.String(vs.URL); o.UsePathStyle = true; o.RetryMaxAttempts = 1 })
+		}, func(o *s3.Options) {
+			o.BaseEndpoint = aws.String(vs.URL)
+			o.UsePathStyle = true
+			o.RetryMaxAttempts = 1
+		})
 		if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bucket"), Key: aws.String("k")}); err == nil {
 			t.Fatal("HeadObject succeeded")
 		}
