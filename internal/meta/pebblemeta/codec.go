@@ -59,67 +59,75 @@ func (e *encoder) attrs(a meta.Attrs) {
 	e.strMap(a.UserMeta)
 }
 
+// decoder reads a record from a string holding a copy of its encoding:
+// decoded strings share that one allocation.
 type decoder struct {
-	b   []byte
+	s   string
 	err error
 }
+
+func newDecoder(b []byte) decoder { return decoder{s: string(b)} }
 
 func (d *decoder) fail() {
 	if d.err == nil {
 		d.err = errCorrupt
 	}
-	d.b = nil
+	d.s = ""
 }
 
 func (d *decoder) byte() byte {
-	if len(d.b) < 1 {
+	if len(d.s) < 1 {
 		d.fail()
 		return 0
 	}
-	v := d.b[0]
-	d.b = d.b[1:]
+	v := d.s[0]
+	d.s = d.s[1:]
 	return v
 }
 
 func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
+	var v uint64
+	for i := 0; i < len(d.s) && i < binary.MaxVarintLen64; i++ {
+		c := d.s[i]
+		if i == binary.MaxVarintLen64-1 && c > 1 {
+			break // overflow
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			d.s = d.s[i+1:]
+			return v
+		}
 	}
-	d.b = d.b[n:]
-	return v
+	d.fail()
+	return 0
 }
 
 func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
+	u := d.uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
 	}
-	d.b = d.b[n:]
 	return v
 }
 
-func (d *decoder) raw() []byte {
+func (d *decoder) str() string {
 	n := d.uvarint()
-	if n > uint64(len(d.b)) {
+	if n > uint64(len(d.s)) {
 		d.fail()
-		return nil
+		return ""
 	}
-	v := d.b[:n]
-	d.b = d.b[n:]
+	v := d.s[:n]
+	d.s = d.s[n:]
 	return v
 }
-
-func (d *decoder) str() string { return string(d.raw()) }
 
 func (d *decoder) bytes() []byte {
-	v := d.raw()
+	v := d.str()
 	if len(v) == 0 {
 		return nil
 	}
-	return append([]byte(nil), v...)
+	return []byte(v)
 }
 
 func (d *decoder) bool() bool { return d.byte() != 0 }
@@ -137,7 +145,7 @@ func (d *decoder) time() time.Time {
 func (d *decoder) count() int {
 	n := d.uvarint()
 	// Every element takes at least one byte: a larger count is corrupt.
-	if n > uint64(len(d.b)) {
+	if n > uint64(len(d.s)) {
 		d.fail()
 		return 0
 	}
@@ -176,7 +184,7 @@ func (d *decoder) header() {
 }
 
 func (d *decoder) done() error {
-	if d.err == nil && len(d.b) != 0 {
+	if d.err == nil && len(d.s) != 0 {
 		d.err = errCorrupt
 	}
 	return d.err
@@ -194,7 +202,7 @@ func encodeBucket(b meta.Bucket) []byte {
 }
 
 func decodeBucket(name string, v []byte) (meta.Bucket, error) {
-	d := decoder{b: v}
+	d := newDecoder(v)
 	d.header()
 	b := meta.Bucket{Name: name, Zone: d.str(), CreatedAt: d.time(), Versioning: meta.Versioning(d.str())}
 	hasRepl := d.bool()
@@ -246,7 +254,7 @@ func encodeVersion(dst []byte, v *meta.Version) []byte {
 // decodeVersion fills the non-key fields of v and reports whether inline
 // data is stored for it.
 func decodeVersion(v *meta.Version, b []byte) (hasInline bool, err error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	d.header()
 	flags := d.uvarint()
 	v.IsDeleteMarker = flags&flagDeleteMarker != 0
@@ -280,7 +288,7 @@ func encodeUpload(u *meta.Upload) []byte {
 }
 
 func decodeUpload(bucket, uploadID string, b []byte) (meta.Upload, error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	d.header()
 	u := meta.Upload{Bucket: bucket, UploadID: uploadID, Key: d.str(), Initiated: d.time(), Attrs: d.attrs(), Tags: d.strMap(), ChecksumAlgorithm: d.str()}
 	return u, d.done()
@@ -299,7 +307,7 @@ func encodePart(p *meta.Part) []byte {
 }
 
 func decodePart(p *meta.Part, b []byte) (hasInline bool, err error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	d.header()
 	p.Size = d.varint()
 	p.ETag = d.str()
@@ -330,7 +338,7 @@ func encodeOutbox(o *meta.OutboxEntry) []byte {
 }
 
 func decodeOutbox(id string, b []byte) (meta.OutboxEntry, error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	d.header()
 	o := meta.OutboxEntry{
 		ID: id, Bucket: d.str(), Key: d.str(), VersionID: d.str(), Op: d.str(), RuleID: d.str(),

@@ -65,6 +65,15 @@ var errBadKey = errors.New("pebblemeta: malformed key")
 // readComponent decodes one escaped, terminated component from the front of
 // b and returns it and the rest.
 func readComponent(b []byte) (string, []byte, error) {
+	// Fast path: no escaped 0x00 inside.
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] == 0 {
+			if b[i+1] == 0x01 {
+				return string(b[:i]), b[i+2:], nil
+			}
+			break
+		}
+	}
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
 		c := b[i]
@@ -116,24 +125,26 @@ func versionKey(bucket, key string, stamp uint64, versionID string) []byte {
 }
 
 // parseVersionKey decodes the key, stamp and version ID of a version key of
-// a known bucket prefix length.
-func parseVersionKey(k []byte, bucketPrefixLen int) (key string, stamp uint64, versionID string, err error) {
+// a known bucket prefix length. keyEnd is the length of the key's prefix
+// that all versions of the object key share.
+func parseVersionKey(k []byte, bucketPrefixLen int) (key string, stamp uint64, versionID string, keyEnd int, err error) {
 	if len(k) < bucketPrefixLen {
-		return "", 0, "", errBadKey
+		return "", 0, "", 0, errBadKey
 	}
 	key, rest, err := readComponent(k[bucketPrefixLen:])
 	if err != nil {
-		return "", 0, "", err
+		return "", 0, "", 0, err
 	}
 	if len(rest) < 8 {
-		return "", 0, "", errBadKey
+		return "", 0, "", 0, errBadKey
 	}
+	keyEnd = len(k) - len(rest)
 	stamp = ^binary.BigEndian.Uint64(rest)
 	versionID, rest, err = readComponent(rest[8:])
 	if err != nil || len(rest) != 0 {
-		return "", 0, "", errBadKey
+		return "", 0, "", 0, errBadKey
 	}
-	return key, stamp, versionID, nil
+	return key, stamp, versionID, keyEnd, nil
 }
 
 func versionIdxKey(bucket, key, versionID string) []byte {

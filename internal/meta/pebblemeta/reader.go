@@ -132,28 +132,29 @@ func (r reader) Buckets(ctx context.Context) ([]meta.Bucket, error) {
 }
 
 // loadVersion decodes the version stored under version key k (value val)
-// in bucket and loads its inline data when withData.
-func (r reader) loadVersion(bucket string, bucketPrefixLen int, k, val []byte, withData bool) (meta.Version, error) {
-	key, stamp, vid, err := parseVersionKey(k, bucketPrefixLen)
+// in bucket and loads its inline data when withData. keyEnd is the length
+// of k's prefix shared by all versions of the same object key.
+func (r reader) loadVersion(bucket string, bucketPrefixLen int, k, val []byte, withData bool) (v meta.Version, keyEnd int, err error) {
+	key, stamp, vid, keyEnd, err := parseVersionKey(k, bucketPrefixLen)
 	if err != nil {
-		return meta.Version{}, err
+		return meta.Version{}, 0, err
 	}
-	v := meta.Version{Bucket: bucket, Key: key, VersionID: vid, Stamp: stamp}
+	v = meta.Version{Bucket: bucket, Key: key, VersionID: vid, Stamp: stamp}
 	hasInline, err := decodeVersion(&v, val)
 	if err != nil {
-		return meta.Version{}, fmt.Errorf("version %q %q: %w", key, vid, err)
+		return meta.Version{}, 0, fmt.Errorf("version %q %q: %w", key, vid, err)
 	}
 	if withData && hasInline {
 		idx, ok, err := r.get(versionIdxKey(bucket, key, vid))
 		if err != nil {
-			return meta.Version{}, err
+			return meta.Version{}, 0, err
 		}
 		if !ok || len(idx) < 8 {
-			return meta.Version{}, fmt.Errorf("version %q %q: %w", key, vid, errCorrupt)
+			return meta.Version{}, 0, fmt.Errorf("version %q %q: %w", key, vid, errCorrupt)
 		}
 		v.Inline = idx[8:]
 	}
-	return v, nil
+	return v, keyEnd, nil
 }
 
 // Version implements meta.Reader.
@@ -167,7 +168,7 @@ func (r reader) Version(ctx context.Context, bucket, key, versionID string) (met
 		var out meta.Version
 		found := false
 		err := r.scan(ctx, p, componentEnd(p), nil, func(k, val []byte) ([]byte, error) {
-			v, err := r.loadVersion(bucket, bucketPrefixLen, k, val, true)
+			v, _, err := r.loadVersion(bucket, bucketPrefixLen, k, val, true)
 			if err != nil {
 				return nil, err
 			}
@@ -233,13 +234,13 @@ func (r reader) ScanVersions(ctx context.Context, opts meta.ScanOptions, fn func
 		}
 	}
 	return r.scan(ctx, lower, upper, start, func(k, val []byte) ([]byte, error) {
-		v, err := r.loadVersion(opts.Bucket, len(base), k, val, opts.WithData)
+		v, keyEnd, err := r.loadVersion(opts.Bucket, len(base), k, val, opts.WithData)
 		if err != nil {
 			return nil, err
 		}
 		var next []byte
 		if opts.LatestOnly {
-			next = componentEnd(versionKeyPrefix(opts.Bucket, v.Key))
+			next = componentEnd(k[:keyEnd])
 			if opts.AfterStamp != 0 && v.Key == opts.StartKey && v.Stamp >= opts.AfterStamp {
 				return next, nil
 			}
