@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"sos/internal/repldiff"
 	"sos/internal/replconfig"
+	"sos/internal/repldiff"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")

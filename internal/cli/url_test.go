@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"testing"
+)
+
+func TestParseSOSURL(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		bare bool
+		want sosURL
+		bad  bool
+	}{
+		{in: "sos://my-source", want: sosURL{Bucket: "my-source"}},
+		{in: "sos://my-source/", want: sosURL{Bucket: "my-source"}},
+		{in: "sos://b-1/a/b/c.json", want: sosURL{Bucket: "b-1", Key: "a/b/c.json"}},
+		{in: "sos://b-1/dir/", want: sosURL{Bucket: "b-1", Key: "dir/"}},
+		{in: "my-source", bare: true, want: sosURL{Bucket: "my-source"}},
+		{in: "my-source", bad: true},
+		{in: "s3://x/y", bare: true, bad: true},
+		{in: "sos://", bad: true},
+		{in: "sos:///key", bad: true},
+		{in: "sos://Upper", bad: true},
+		{in: "sos://ab", bad: true},
+	} {
+		got, err := parseSOSURL(tc.in, tc.bare)
+		if tc.bad {
+			if err == nil {
+				t.Errorf("parseSOSURL(%q) = %+v, want an error", tc.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("parseSOSURL(%q) = %+v, %v, want %+v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func keys(items []uploadItem) []string {
+	var ks []string
+	for _, it := range items {
+		ks = append(ks, it.Key)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func TestPlanUpload(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, f := range []string{"up/config.json", "up/policy.json", "up/sub/deep.txt", "a.json", "b.json"} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := func(s string) sosURL {
+		v, err := parseSOSURL(s, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		name    string
+		srcs    []string
+		dst     string
+		rec     bool
+		want    []string
+		wantErr bool
+	}{
+		{"trailing slash uploads the contents", []string{"./up/"}, "sos://bkt/", true, []string{"config.json", "policy.json", "sub/deep.txt"}, false},
+		{"no slash uploads the folder", []string{"./up"}, "sos://bkt/", true, []string{"up/config.json", "up/policy.json", "up/sub/deep.txt"}, false},
+		{"dot uploads the contents", []string{"."}, "sos://bkt/in", true, []string{"in/a.json", "in/b.json", "in/up/config.json", "in/up/policy.json", "in/up/sub/deep.txt"}, false},
+		{"folder under a prefix", []string{"up"}, "sos://bkt/x/y/", true, []string{"x/y/up/config.json", "x/y/up/policy.json", "x/y/up/sub/deep.txt"}, false},
+		{"several files to a bucket", []string{"a.json", "b.json"}, "sos://bkt", false, []string{"a.json", "b.json"}, false},
+		{"several files to a prefix without slash", []string{"a.json", "b.json"}, "sos://bkt/p", false, []string{"p/a.json", "p/b.json"}, false},
+		{"one file to a key", []string{"a.json"}, "sos://bkt/renamed.json", false, []string{"renamed.json"}, false},
+		{"one file to a prefix", []string{"up/config.json"}, "sos://bkt/dir/", false, []string{"dir/config.json"}, false},
+		{"a directory needs -r", []string{"up"}, "sos://bkt/", false, nil, true},
+		{"a missing file", []string{"nope"}, "sos://bkt/", false, nil, true},
+		{"two sources, one key", []string{"a.json", "up/../a.json"}, "sos://bkt/", false, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			items, err := planUpload(osFS{}, tc.srcs, u(tc.dst), tc.rec)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("want an error, got %v", keys(items))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := keys(items); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("keys %v, want %v", got, tc.want)
+			}
+			for _, it := range items {
+				fi, err := os.Stat(it.Local)
+				if err != nil || fi.Size() != it.Size {
+					t.Errorf("%s: local file %s size %d: %v", it.Key, it.Local, it.Size, err)
+				}
+			}
+		})
+	}
+}
+
+func TestPlanDownload(t *testing.T) {
+	objs := []listEntry{{Key: "dir/a.txt", Size: 1}, {Key: "dir/sub/b.txt", Size: 2}, {Key: "dir/sub/", Size: 0}}
+	got, err := planDownload(sosURL{Bucket: "b", Key: "dir/"}, objs, "out", true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []downloadItem{{Key: "dir/a.txt", Local: filepath.Join("out", "a.txt"), Size: 1}, {Key: "dir/sub/b.txt", Local: filepath.Join("out", "sub", "b.txt"), Size: 2}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("contents: %+v", got)
+	}
+	got, _ = planDownload(sosURL{Bucket: "b", Key: "dir"}, objs[:1], "out", true, true)
+	if got[0].Local != filepath.Join("out", "dir", "a.txt") {
+		t.Fatalf("folder: %+v", got)
+	}
+	got, _ = planDownload(sosURL{Bucket: "b", Key: "dir/a.txt"}, objs[:1], "back.json", false, false)
+	if got[0].Local != "back.json" {
+		t.Fatalf("one file: %+v", got)
+	}
+	got, _ = planDownload(sosURL{Bucket: "b", Key: "dir/a.txt"}, objs[:1], "there/", false, false)
+	if got[0].Local != filepath.Join("there", "a.txt") {
+		t.Fatalf("into a folder: %+v", got)
+	}
+	if _, err := planDownload(sosURL{Bucket: "b"}, []listEntry{{Key: "../../etc/passwd"}}, "out", true, true); err == nil {
+		t.Fatal("a key escaping the destination was accepted")
+	}
+	if _, err := planDownload(sosURL{Bucket: "b"}, []listEntry{{Key: "/abs"}}, "out", true, true); err == nil {
+		t.Fatal("an absolute key was accepted")
+	}
+}
