@@ -245,7 +245,12 @@ func (c *Client) Sync(ctx context.Context) error { return c.poll(ctx, true) }
 
 // poll does one snapshot request: immediate when now is true, else a
 // long-poll from the applied revision.
-func (c *Client) poll(ctx context.Context, now bool) error {
+func (c *Client) poll(ctx context.Context, now bool) (err error) {
+	defer func() {
+		if err != nil && ctx.Err() == nil {
+			c.healthy.Store(false)
+		}
+	}()
 	q := url.Values{}
 	wait := c.wait
 	if !now && c.Revision() > 0 {
@@ -277,8 +282,8 @@ func (c *Client) poll(ctx context.Context, now bool) error {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&ws); err != nil {
 		return fmt.Errorf("decoding the snapshot: %w", err)
 	}
-	c.apply(ws)
 	c.touch()
+	c.apply(ws)
 	return nil
 }
 
@@ -345,11 +350,11 @@ func (c *Client) apply(ws wireSnapshot) {
 		}
 	}
 	c.mu.Unlock()
-	c.readyOne.Do(func() { close(c.ready) })
 	c.logger.Debug("applied control plane snapshot", "revision", ws.Revision, "roles", len(snap.Roles), "keys", len(ws.Keys), "buckets", len(ws.Buckets))
 	if c.onSnapshot != nil {
 		c.onSnapshot(State{Revision: ws.Revision, IAM: snap, Buckets: ws.Buckets, Zones: ws.Zones})
 	}
+	c.readyOne.Do(func() { close(c.ready) })
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body any) (*http.Response, error) {
