@@ -9,9 +9,9 @@ import (
 
 // Faulty wraps a meta.Store and makes chosen Updates fail. A failing Update
 // runs fn against the real transaction (so fn's reads and writes behave as
-// usual), then discards its writes and returns the injected error: nothing
-// is written, as when a commit fails. Reads are passed through. Faulty is
-// safe for concurrent use.
+// usual), then discards its writes and returns the injected error (or fn's
+// own error, if fn fails): nothing is written, as when a commit fails.
+// Reads and Close are passed through. Faulty is safe for concurrent use.
 type Faulty struct {
 	meta.Store
 

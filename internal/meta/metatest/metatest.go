@@ -568,6 +568,8 @@ func testScanOptions(t *testing.T, s meta.Store) {
 		{StartKey: "a/b", AfterStamp: ^uint64(0), LatestOnly: true},
 		{StartKey: "a/b", AfterStamp: multi[1].Stamp, Prefix: "a/", WithData: true},
 		{StartKey: "a/bx", AfterStamp: multi[1].Stamp},
+		{AfterStamp: multi[1].Stamp}, // ignored without StartKey
+		{AfterStamp: multi[1].Stamp, LatestOnly: true},
 	}
 	for _, o := range cases {
 		o.Bucket = "bk"
@@ -616,6 +618,13 @@ func testScanStop(t *testing.T, s meta.Store) {
 	}
 	if len(all) < 5 {
 		t.Fatal("fixture too small")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	n = 0
+	err = s.ScanVersions(cctx, meta.ScanOptions{Bucket: "bk"}, func(meta.Version) error { n++; return nil })
+	if !errors.Is(err, context.Canceled) || n == len(all) {
+		t.Errorf("scan with cancelled ctx: err = %v after %d of %d versions", err, n, len(all))
 	}
 }
 

@@ -241,7 +241,7 @@ func (r reader) ScanVersions(ctx context.Context, opts meta.ScanOptions, fn func
 		var next []byte
 		if opts.LatestOnly {
 			next = componentEnd(k[:keyEnd])
-			if opts.AfterStamp != 0 && v.Key == opts.StartKey && v.Stamp >= opts.AfterStamp {
+			if opts.StartKey != "" && opts.AfterStamp != 0 && v.Key == opts.StartKey && v.Stamp >= opts.AfterStamp {
 				return next, nil
 			}
 		}

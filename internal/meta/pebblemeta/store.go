@@ -56,7 +56,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		MemTableSize:                opts.MemTableSize,
 		MemTableStopWritesThreshold: 4,
 		L0CompactionThreshold:       4,
-		L0StopWritesThreshold:       1000,
+		L0StopWritesThreshold:       32,
 		LBaseMaxBytes:               64 << 20,
 		FormatMajorVersion:          pebble.FormatNewest,
 		Logger:                      quietLogger{l: opts.Logger},
@@ -72,8 +72,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// Close flushes nothing (every Update is already durable) and releases the
-// database. Calling it more than once returns the first result.
+// Close releases the database (every Update is already durable when it
+// returns). Calling it more than once returns the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
 	return s.closeErr
@@ -87,12 +87,13 @@ func (s *Store) Update(ctx context.Context, fn func(meta.Tx) error) error {
 		return err
 	}
 	b := s.db.NewIndexedBatch()
-	defer b.Close()
 	t := &tx{b: b}
 	t.reader = reader{r: b, tx: t}
-	err := fn(t)
-	t.done = true
-	if err != nil {
+	defer func() {
+		t.done = true
+		_ = b.Close() // a batch's Close only returns it to its pool
+	}()
+	if err := fn(t); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
