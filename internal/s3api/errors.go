@@ -168,9 +168,6 @@ func (h *Handler) writeError(req *request, err error) {
 				"The bucket %s is in zone %s: send requests for it to %s.", req.bucket, zone, endpoint))
 			e.BucketName, e.Endpoint, e.Region = req.bucket, endpoint, zone
 			hdr.Set("X-Amz-Bucket-Region", zone)
-			if endpoint != "" {
-				hdr.Set("Location", endpoint)
-			}
 		}
 	}
 	e.RequestID = req.requestID
