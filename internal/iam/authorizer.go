@@ -324,3 +324,11 @@ func (a *Authorizer) DecodeSnapshot(data []byte) (Snapshot, error) {
 	}
 	return s, nil
 }
+
+// RootCredentials returns the root key and secret of the loaded snapshot
+// (empty before the first Load). Zones use them for their own calls to
+// other zones, such as checking a replication destination.
+func (a *Authorizer) RootCredentials() (key, secret string) {
+	st := a.state.Load()
+	return st.rootKey, st.rootSecret
+}
