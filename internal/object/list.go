@@ -11,8 +11,9 @@ import (
 
 const maxListKeys = 1000
 
+// clampMax bounds a page size to 1..1000 (0 and less mean 1000).
 func clampMax(n int) int {
-	if n < 0 || n > maxListKeys {
+	if n <= 0 || n > maxListKeys {
 		return maxListKeys
 	}
 	return n
@@ -56,10 +57,10 @@ func (s *Service) ListObjects(ctx context.Context, in ListInput) (ListOutput, er
 		return out, err
 	}
 	versioned := b.Versioning != meta.Unversioned
-	limit := clampMax(in.MaxKeys)
-	if limit == 0 {
-		return out, nil
+	if in.MaxKeys == 0 {
+		return out, nil // max-keys=0 asks for nothing
 	}
+	limit := clampMax(in.MaxKeys)
 	start := in.Prefix
 	if in.StartAfter != "" && in.StartAfter+"\x00" > start {
 		start = in.StartAfter + "\x00"
@@ -117,10 +118,10 @@ func (s *Service) ListVersions(ctx context.Context, in ListVersionsInput) (ListV
 		return out, err
 	}
 	versioned := b.Versioning != meta.Unversioned
-	limit := clampMax(in.MaxKeys)
-	if limit == 0 {
-		return out, nil
+	if in.MaxKeys == 0 {
+		return out, nil // max-keys=0 asks for nothing
 	}
+	limit := clampMax(in.MaxKeys)
 	if err := checkVersionID(in.VersionIDMarker); err != nil {
 		return out, err
 	}

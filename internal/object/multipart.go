@@ -284,9 +284,6 @@ func (s *Service) ListUploads(ctx context.Context, in ListUploadsInput) (ListUpl
 		return out, err
 	}
 	limit := clampMax(in.MaxUploads)
-	if limit == 0 {
-		return out, nil
-	}
 	count := 0
 	lastCP := ""
 	err := s.meta.ScanUploads(ctx, in.Bucket, func(u meta.Upload) error {
