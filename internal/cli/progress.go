@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 )
@@ -82,7 +83,9 @@ type progressOptions struct {
 func newProgress(o progressOptions) *progress {
 	p := &progress{on: o.On, w: o.W, multi: o.Files > 1, files: o.Files}
 	if p.on && p.multi {
-		p.total = newBar(p.w, o.Bytes, fmt.Sprintf("%s 0/%d files", o.Verb, o.Files))
+		// One more unit per file, added when the file is finished, so that
+		// the bar completes after the last file's line, not before.
+		p.total = newBar(p.w, o.Bytes+int64(o.Files), fmt.Sprintf("%s 0/%d files", o.Verb, o.Files))
 	}
 	return p
 }
@@ -92,9 +95,11 @@ func newBar(w io.Writer, size int64, desc string) *progressbar.ProgressBar {
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionUseIECUnits(true),
 		progressbar.OptionSetWidth(40),
 		progressbar.OptionShowElapsedTimeOnFinish(),
-		progressbar.OptionThrottle(0),
+		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 		progressbar.OptionUseANSICodes(true),
 	)
@@ -171,6 +176,6 @@ func (f *fileProgress) finish(name string, err error) {
 		}
 		fmt.Fprintf(p.w, "%s  %s  %s\n", name, humanSize(f.size), status)
 		p.total.Describe(fmt.Sprintf("%d/%d files", p.done, p.files))
-		_ = p.total.RenderBlank()
+		_ = p.total.Add64(1)
 	}
 }
