@@ -1,0 +1,109 @@
+// Command sosd runs sos servers: `sosd dev` (control plane and two zones in
+// one process), `sosd control` (the control plane alone) and `sosd zone` (one
+// zone talking to a control plane).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"sos/internal/server"
+)
+
+const usage = `usage:
+  sosd dev     [--data DIR] [--api ADDR] [--zone NAME=ADDR]...
+  sosd control --data DIR --listen ADDR --zone NAME=S3URL... [--api-endpoint URL]
+  sosd zone    --name NAME --listen ADDR --data DIR --control URL --token TOKEN [--domain HOST]...
+`
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1], os.Args[2:]); err != nil {
+		fmt.Fprintln(os.Stderr, "sosd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cmd string, args []string) error {
+	fs := flag.NewFlagSet("sosd "+cmd, flag.ContinueOnError)
+	var zones, domains multiFlag
+	fs.Var(&zones, "zone", "zone as NAME=ADDR (repeatable)")
+	switch cmd {
+	case "dev":
+		data := fs.String("data", ".sos-dev", "data folder")
+		api := fs.String("api", "127.0.0.1:8080", "API v2 and console listen address")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		zs, err := server.ParseZones(zones)
+		if err != nil {
+			return err
+		}
+		return server.RunDev(ctx, server.DevOptions{
+			DataDir: *data, APIAddr: *api, Zones: zs,
+			RootKey: os.Getenv("SOS_ROOT_API_KEY"), RootSecret: os.Getenv("SOS_ROOT_API_SECRET"),
+			Out: os.Stdout,
+		})
+	case "control":
+		data := fs.String("data", "", "data folder (required)")
+		listen := fs.String("listen", "127.0.0.1:8080", "API v2 and console listen address")
+		endpoint := fs.String("api-endpoint", "", "URL clients use to reach this control plane (default http://LISTEN)")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		zs, err := server.ParseZones(zones)
+		if err != nil {
+			return err
+		}
+		return server.RunControl(ctx, server.ControlOptions{
+			DataDir: *data, Listen: *listen, APIEndpoint: *endpoint, Zones: zs,
+			RootKey: os.Getenv("SOS_ROOT_API_KEY"), RootSecret: os.Getenv("SOS_ROOT_API_SECRET"),
+			Out: os.Stdout,
+		})
+	case "zone":
+		name := fs.String("name", "", "zone name (required)")
+		listen := fs.String("listen", "", "S3 listen address (required)")
+		data := fs.String("data", "", "data folder (required)")
+		control := fs.String("control", "", "control plane URL (required)")
+		token := fs.String("token", os.Getenv("SOS_ZONE_TOKEN"), "this zone's token for the control plane (or env SOS_ZONE_TOKEN)")
+		fs.Var(&domains, "domain", "host name for virtual-host style requests (repeatable)")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		return server.RunZone(ctx, server.ZoneOptions{
+			Name: *name, Listen: *listen, DataDir: *data, ControlURL: *control, Token: *token, Domains: domains,
+		})
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return nil
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return nil
+}

@@ -1,0 +1,209 @@
+package server
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"sos/internal/auth/sigv4"
+	"sos/internal/controlclient"
+	"sos/internal/iam"
+	"sos/internal/object"
+	"sos/internal/replication"
+	"sos/internal/s3api"
+)
+
+// registry is the global bucket namespace as the object service needs it.
+type registry struct{ cc *controlclient.Client }
+
+func (r registry) Register(ctx context.Context, name string) error {
+	err := r.cc.RegisterBucket(ctx, name)
+	var exists controlclient.ErrBucketAlreadyExists
+	switch {
+	case errors.As(err, &exists):
+		return fmt.Errorf("%w: the name %s is taken in zone %s", object.ErrBucketExists, name, exists.Zone)
+	case errors.Is(err, controlclient.ErrBucketAlreadyOwnedByYou):
+		return fmt.Errorf("%w: %s", object.ErrBucketOwnedByYou, name)
+	}
+	return err
+}
+
+func (r registry) Unregister(ctx context.Context, name string) error {
+	err := r.cc.UnregisterBucket(ctx, name)
+	if errors.Is(err, controlclient.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// destinations checks replication destinations: the bucket must exist in
+// some zone and have versioning Enabled there. Other zones are asked over
+// S3 with the root key the control plane shares with zones.
+type destinations struct {
+	zone string
+	cc   *controlclient.Client
+	hc   http.Client
+}
+
+func (d *destinations) CheckDestination(ctx context.Context, bucket string) error {
+	zone, endpoint, ok := d.cc.BucketZone(bucket)
+	if !ok {
+		return fmt.Errorf("%w: destination bucket %s does not exist", object.ErrInvalidRequest, bucket)
+	}
+	key, secret := d.cc.Authorizer().RootCredentials()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/"+url.PathEscape(bucket)+"?versioning", nil)
+	if err != nil {
+		return err
+	}
+	if err := sigv4.Sign(req, sigv4.Credentials{AccessKey: key, Secret: secret}, sigv4.SignOptions{Region: zone}); err != nil {
+		return err
+	}
+	resp, err := d.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("checking destination bucket %s in zone %s: %w", bucket, zone, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("checking destination bucket %s in zone %s: HTTP %d", bucket, zone, resp.StatusCode)
+	}
+	var v struct {
+		Status string `xml:"Status"`
+	}
+	if err := xml.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("checking destination bucket %s in zone %s: %w", bucket, zone, err)
+	}
+	if v.Status != "Enabled" {
+		return fmt.Errorf("%w: destination bucket %s must have versioning Enabled", object.ErrInvalidRequest, bucket)
+	}
+	return nil
+}
+
+// roles tells the S3 handler whether a role exists.
+type roles struct{ a *iam.Authorizer }
+
+func (r roles) RoleExists(id string) bool {
+	_, ok := r.a.Role(id)
+	return ok
+}
+
+// replStatus serves the sos-replication-* extensions from the replicator.
+type replStatus struct{ r *replication.Replicator }
+
+func (s replStatus) Status(ctx context.Context, bucket string) (s3api.ReplicationStatus, error) {
+	rep, err := s.r.Status(ctx, bucket)
+	out := s3api.ReplicationStatus{Bucket: rep.Bucket}
+	for _, r := range rep.Rules {
+		rs := s3api.RuleStatus{ID: r.ID, Destination: r.Destination, Status: r.Status, Pending: r.Pending,
+			PendingBytes: r.PendingBytes, Failed: r.Failed, Completed: r.Completed, OldestPendingSeconds: r.OldestPendingSeconds}
+		for _, f := range r.Failures {
+			rs.Failures = append(rs.Failures, s3api.ReplFailure{Key: f.Key, VersionID: f.VersionID, Reason: f.Reason})
+		}
+		out.Rules = append(out.Rules, rs)
+	}
+	return out, err
+}
+func (s replStatus) Resync(ctx context.Context, bucket string) (int, error) {
+	return s.r.Resync(ctx, bucket)
+}
+func (s replStatus) Retry(ctx context.Context, bucket string) (int, error) {
+	return s.r.RetryFailed(ctx, bucket)
+}
+
+// wakingObjects is the object service as the S3 handler sees it, waking the
+// replication workers after every write that may have queued outbox
+// entries, and telling them when a bucket's configuration changes.
+type wakingObjects struct {
+	*object.Service
+	r *replication.Replicator
+}
+
+var _ s3api.Objects = wakingObjects{}
+
+func (w wakingObjects) PutObject(ctx context.Context, in object.PutInput) (object.ObjectInfo, error) {
+	out, err := w.Service.PutObject(ctx, in)
+	w.wake(err)
+	return out, err
+}
+
+func (w wakingObjects) CopyObject(ctx context.Context, in object.CopyInput) (object.CopyOutput, error) {
+	out, err := w.Service.CopyObject(ctx, in)
+	w.wake(err)
+	return out, err
+}
+
+func (w wakingObjects) DeleteObject(ctx context.Context, in object.DeleteInput) (object.DeleteOutput, error) {
+	out, err := w.Service.DeleteObject(ctx, in)
+	w.wake(err)
+	return out, err
+}
+
+func (w wakingObjects) PutTagging(ctx context.Context, bucket, key, versionID string, tags map[string]string) (string, error) {
+	v, err := w.Service.PutTagging(ctx, bucket, key, versionID, tags)
+	w.wake(err)
+	return v, err
+}
+
+func (w wakingObjects) DeleteTagging(ctx context.Context, bucket, key, versionID string) (string, error) {
+	v, err := w.Service.DeleteTagging(ctx, bucket, key, versionID)
+	w.wake(err)
+	return v, err
+}
+
+func (w wakingObjects) CompleteUpload(ctx context.Context, bucket, key, uploadID string, parts []object.CompletePart) (object.ObjectInfo, error) {
+	out, err := w.Service.CompleteUpload(ctx, bucket, key, uploadID, parts)
+	w.wake(err)
+	return out, err
+}
+
+func (w wakingObjects) SetReplication(ctx context.Context, bucket string, xmlConfig []byte) error {
+	err := w.Service.SetReplication(ctx, bucket, xmlConfig)
+	if err == nil {
+		w.r.OnConfigChange(ctx, bucket)
+	}
+	return err
+}
+
+func (w wakingObjects) wake(err error) {
+	if err == nil {
+		w.r.Wake()
+	}
+}
+
+// usageInterval is how often a zone reports its buckets' sizes.
+const usageInterval = 5 * time.Second
+
+// reportUsage sends the zone's bucket usage to the control plane until ctx
+// ends.
+func reportUsage(ctx context.Context, svc *object.Service, cc *controlclient.Client, log *slog.Logger) {
+	t := time.NewTicker(usageInterval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		usage, err := svc.Usage(ctx)
+		if err == nil {
+			out := make([]controlclient.BucketUsage, len(usage))
+			for i, u := range usage {
+				out[i] = controlclient.BucketUsage{Name: u.Bucket, Size: u.Size, Objects: u.Objects}
+			}
+			err = cc.ReportUsage(ctx, out)
+		}
+		if err != nil && !failing && ctx.Err() == nil {
+			log.Warn("cannot report bucket usage", "err", err)
+		}
+		failing = err != nil
+	}
+}

@@ -1,0 +1,240 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"sos/internal/blob/fsblob"
+	"sos/internal/controlclient"
+	"sos/internal/iam"
+	"sos/internal/meta/pebblemeta"
+	"sos/internal/object"
+	"sos/internal/replication"
+	"sos/internal/s3api"
+)
+
+// Zone is a running zone: its S3 listener, object service, replication
+// workers and control plane client.
+type Zone struct {
+	Name     string
+	URL      string
+	Objects  *object.Service
+	Repl     *replication.Replicator
+	Control  *controlclient.Client
+	srv      *http.Server
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	meta     *pebblemeta.Store
+	closeErr error
+	once     sync.Once
+}
+
+// zoneConfig is what startZone needs.
+type zoneConfig struct {
+	name       string
+	ln         net.Listener
+	dataDir    string
+	controlURL string
+	token      string
+	domains    []string
+	logger     *slog.Logger
+}
+
+// syncWait bounds how long a starting zone waits for its first snapshot of
+// keys and policies before it serves anyway (it then refuses every signed
+// request until the control plane answers).
+const syncWait = 10 * time.Second
+
+func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
+	log := c.logger.With("zone", c.name)
+	ms, err := pebblemeta.Open(filepath.Join(c.dataDir, "meta"), pebblemeta.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("zone %s: opening metadata: %w", c.name, err)
+	}
+	defer func() {
+		if err != nil {
+			ms.Close()
+		}
+	}()
+	blobs, err := fsblob.Open(filepath.Join(c.dataDir, "blobs"))
+	if err != nil {
+		return nil, fmt.Errorf("zone %s: opening blobs: %w", c.name, err)
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	z = &Zone{Name: c.name, URL: httpURL(c.ln.Addr().String()), cancel: cancel, meta: ms}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	zreg := prometheus.WrapRegistererWith(prometheus.Labels{"zone": c.name}, reg)
+
+	var repl atomic.Pointer[replication.Replicator]
+	var lastPolicies sync.Map // role ID -> policy JSON, to notice role changes
+	cc := controlclient.New(controlclient.Options{
+		URL: c.controlURL, Token: c.token, Zone: c.name, Logger: log,
+		OnSnapshot: func(st controlclient.State) {
+			if r := repl.Load(); r != nil {
+				for _, id := range changedRoles(&lastPolicies, st.IAM.Roles) {
+					r.OnRoleChange(runCtx, id)
+				}
+			}
+		},
+	})
+	z.Control = cc
+	registerControlMetrics(zreg, cc)
+
+	svc, err := object.New(ctx, object.Options{
+		Meta: ms, Blobs: blobs, Zone: c.name, Logger: log,
+		Registry:     registry{cc},
+		Destinations: &destinations{zone: c.name, cc: cc},
+		OnConflict: func(bucket, key string) {
+			if r := repl.Load(); r != nil {
+				r.Conflict(bucket, key)
+			}
+		},
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("zone %s: %w", c.name, err)
+	}
+	z.Objects = svc
+	r, err := replication.New(replication.Options{
+		Zone: c.name, Meta: ms, Source: svc, Creds: cc, Authz: cc.Authorizer(), Peers: cc,
+		Logger: log, Registerer: zreg, Clock: svc.Clock(),
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("zone %s: %w", c.name, err)
+	}
+	repl.Store(r)
+	z.Repl = r
+
+	s3 := s3api.New(s3api.Options{
+		Zone:        c.name,
+		Objects:     wakingObjects{svc, r},
+		Auth:        cc.Authorizer(),
+		Locator:     cc,
+		Roles:       roles{cc.Authorizer()},
+		Replication: replStatus{r},
+		Domains:     append([]string{c.ln.Addr().String()}, c.domains...),
+		Logger:      log,
+	})
+	handler := withMetrics(s3, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	z.srv = newHTTPServer(handler, log)
+
+	z.wg.Add(3)
+	go func() { defer z.wg.Done(); cc.Run(runCtx) }()
+	go func() { defer z.wg.Done(); r.Run(runCtx) }()
+	go func() { defer z.wg.Done(); reportUsage(runCtx, svc, cc, log) }()
+
+	select {
+	case <-cc.Ready():
+	case <-time.After(syncWait):
+		log.Warn("no snapshot from the control plane yet: serving, but signed requests are refused until it answers", "control", c.controlURL)
+	case <-ctx.Done():
+		z.Close()
+		return nil, ctx.Err()
+	}
+	go serve(z.srv, c.ln, log, "zone "+c.name)
+	log.Info("zone serving S3", "url", z.URL)
+	return z, nil
+}
+
+// Close stops the listener and the workers, then closes the stores.
+func (z *Zone) Close() error {
+	z.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := z.srv.Shutdown(ctx)
+		z.cancel()
+		z.wg.Wait()
+		z.closeErr = errors.Join(err, z.meta.Close())
+	})
+	return z.closeErr
+}
+
+// RunZone runs one zone until ctx ends.
+func RunZone(ctx context.Context, o ZoneOptions) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return err
+	}
+	z, err := startZone(ctx, zoneConfig{name: o.Name, ln: ln, dataDir: o.DataDir, controlURL: o.ControlURL,
+		token: o.Token, domains: o.Domains, logger: logger(o.Logger)})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	<-ctx.Done()
+	return z.Close()
+}
+
+// withMetrics serves Prometheus metrics on an unauthenticated GET /metrics
+// and everything else (a bucket named "metrics" included, whose requests
+// are signed or carry a query) as S3.
+func withMetrics(s3, metrics http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" && r.Method == http.MethodGet && r.URL.RawQuery == "" && r.Header.Get("Authorization") == "" {
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		s3.ServeHTTP(w, r)
+	})
+}
+
+func registerControlMetrics(reg prometheus.Registerer, cc *controlclient.Client) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sos_control_plane_reachable",
+		Help: "1 when the last exchange with the control plane succeeded; 0 while the zone serves with what it last knew.",
+	}, func() float64 {
+		if cc.Healthy() {
+			return 1
+		}
+		return 0
+	}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sos_control_plane_last_sync_age_seconds",
+		Help: "Seconds since the last successful exchange with the control plane.",
+	}, func() float64 {
+		t := cc.LastSync()
+		if t.IsZero() {
+			return -1
+		}
+		return time.Since(t).Seconds()
+	}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sos_iam_revision",
+		Help: "Revision of the IAM snapshot the zone serves with.",
+	}, func() float64 { return float64(cc.Revision()) }))
+}
+
+// changedRoles returns the IDs of roles whose policy differs from the last
+// snapshot (or that appeared), and remembers the new policies.
+func changedRoles(last *sync.Map, roles []iam.Role) []string {
+	var out []string
+	for _, r := range roles {
+		doc, err := r.Policy.MarshalJSON()
+		if err != nil {
+			continue
+		}
+		prev, ok := last.Swap(r.ID, string(doc))
+		if ok && prev.(string) != string(doc) {
+			out = append(out, r.ID)
+		}
+	}
+	return out
+}
