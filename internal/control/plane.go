@@ -361,7 +361,7 @@ func (s Snapshot) IAM() iam.Snapshot {
 	for _, r := range s.Roles {
 		out.Roles = append(out.Roles, iam.Role{
 			ID: r.ID, Name: r.Name, Description: r.Description, Editable: r.Editable,
-			Labels: maps(r.Labels), Policy: r.Policy,
+			Labels: cloneMap(r.Labels), Policy: r.Policy,
 		})
 	}
 	for _, k := range s.Keys {
@@ -485,7 +485,7 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(randomBytes(32))
 }
 
-func maps(m map[string]string) map[string]string {
+func cloneMap(m map[string]string) map[string]string {
 	if m == nil {
 		return nil
 	}

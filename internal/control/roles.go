@@ -72,7 +72,7 @@ func decodeJSON(raw []byte, v any) error {
 
 func (r *Role) clone() Role {
 	c := *r
-	c.Labels = maps(r.Labels)
+	c.Labels = cloneMap(r.Labels)
 	c.Permissions = slices.Clone(r.Permissions)
 	return c
 }
@@ -222,7 +222,7 @@ func (p *Plane) CreateRole(ctx context.Context, spec RoleSpec) (Role, Operation,
 	}
 	r := &Role{
 		ID: uuid.NewString(), Name: name, Description: spec.Description, Editable: spec.Editable,
-		Labels: maps(spec.Labels), Permissions: slices.Clone(spec.Permissions), Policy: pol,
+		Labels: cloneMap(spec.Labels), Permissions: slices.Clone(spec.Permissions), Policy: pol,
 		CreatedAt: p.now().UTC(),
 	}
 	rec, err := encodeRole(r)
@@ -307,7 +307,7 @@ func (p *Plane) UpdateRole(ctx context.Context, id string, u RoleUpdate) (Operat
 		next.Description = *u.Description
 	}
 	if u.Labels != nil {
-		next.Labels = maps(*u.Labels)
+		next.Labels = cloneMap(*u.Labels)
 	}
 	if u.Permissions != nil {
 		next.Permissions = slices.Clone(*u.Permissions)
