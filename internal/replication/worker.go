@@ -156,9 +156,10 @@ func (r *Replicator) updateEntry(ctx context.Context, id string, fn func(*meta.O
 	})
 }
 
+// deleteEntry removes a done entry. It does not take outboxMu, so that
+// deletes of concurrent workers share durable log writes; an update racing
+// with it can at worst bring the entry back, which runs again harmlessly.
 func (r *Replicator) deleteEntry(ctx context.Context, id string) error {
-	r.outboxMu.Lock()
-	defer r.outboxMu.Unlock()
 	err := r.opts.Meta.Update(ctx, func(tx meta.Tx) error { return tx.DeleteOutbox(ctx, id) })
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil
