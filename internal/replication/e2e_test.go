@@ -195,13 +195,15 @@ func TestLeaderFollower(t *testing.T) {
 		return len(tg.TagSet) == 1 && aws.ToString(tg.TagSet[0].Value) == "dev", fmt.Sprintf("tags %+v", tg.TagSet)
 	})
 
-	st, err := a.Replicator().Status(ctx, "my-source")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Rules) != 1 || st.Rules[0].Completed != 2 || st.Rules[0].Pending != 0 || st.Rules[0].Destination != "my-destination" {
-		t.Errorf("status %+v", st)
-	}
+	repltest.Eventually(t, waitLong, func() (bool, string) {
+		st, err := a.Replicator().Status(ctx, "my-source")
+		if err != nil {
+			return false, err.Error()
+		}
+		ok := len(st.Rules) == 1 && st.Rules[0].Completed == 2 && st.Rules[0].Pending == 0 &&
+			st.Rules[0].Failed == 0 && st.Rules[0].Destination == "my-destination" && st.Rules[0].Status == "Enabled"
+		return ok, fmt.Sprintf("status %+v", st)
+	})
 }
 
 func TestBidirectional(t *testing.T) {
