@@ -69,7 +69,9 @@ func New(plane *control.Plane, opts Options) http.Handler {
 	mux := http.NewServeMux()
 	// API v2. The second argument is the IAM operation the caller's policy must
 	// allow for service "iam" ("" = any valid key).
-	mux.Handle("GET /v2/zone", s.v2("", s.listZones))
+	// The zone list is public, as Exoscale's is: clients (and readiness
+	// checks) learn the endpoints before they have a key.
+	mux.Handle("GET /v2/zone", s.public(s.listZones))
 	mux.Handle("POST /v2/iam-role", s.v2("create-iam-role", s.createRole))
 	mux.Handle("GET /v2/iam-role", s.v2("list-iam-roles", s.listRoles))
 	mux.Handle("GET /v2/iam-role/{id}", s.v2("get-iam-role", s.getRole))
@@ -198,6 +200,15 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		return nil, nil
 	}
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+}
+
+// public wraps an API v2 handler that needs no authentication.
+func (s *server) public(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r, &reqContext{}); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
 }
 
 // v2 wraps an API v2 handler: body read, EXO2 verified, and, when iamOp is
