@@ -202,9 +202,14 @@ func sampleVersion(bucket, key, vid string, stamp uint64, inline []byte) meta.Ve
 			{RuleID: "r2", DestBucket: "dst2", Status: meta.ReplFailed, Reason: "access denied"},
 		},
 	}
-	if inline == nil {
+	switch {
+	case inline == nil && stamp%2 == 0:
 		v.BlobID = "blob-" + vid
 		v.Size = 1 << 20
+	case inline == nil:
+		// A completed multipart object: its data is a list of parts.
+		v.Parts = []meta.PartRef{{BlobID: "part1-" + vid, Size: 5 << 20}, {BlobID: "part2-" + vid, Size: 7}}
+		v.Size = 5<<20 + 7
 	}
 	return v
 }
@@ -216,7 +221,8 @@ func deleteMarker(bucket, key, vid string, stamp uint64) meta.Version {
 func sampleUpload(bucket, key, id string, at time.Time) meta.Upload {
 	return meta.Upload{Bucket: bucket, Key: key, UploadID: id, Initiated: at,
 		Attrs: meta.Attrs{ContentType: "application/octet-stream", UserMeta: map[string]string{"a": "b"}},
-		Tags:  map[string]string{"t": "1"}, ChecksumAlgorithm: "CRC32C"}
+		Tags:  map[string]string{"t": "1"}, ChecksumAlgorithm: "CRC32C",
+		ReplicaVersionID: "0123456789abcdef", ReplicaLastModified: at.Add(-time.Hour), ReplicaETag: "abc-2"}
 }
 
 func samplePart(bucket, uploadID string, n int, inline []byte) meta.Part {

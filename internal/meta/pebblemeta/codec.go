@@ -248,6 +248,11 @@ func encodeVersion(dst []byte, v *meta.Version) []byte {
 		e.str(t.Status)
 		e.str(t.Reason)
 	}
+	e.uvarint(uint64(len(v.Parts)))
+	for _, p := range v.Parts {
+		e.str(p.BlobID)
+		e.varint(p.Size)
+	}
 	return e.b
 }
 
@@ -273,6 +278,12 @@ func decodeVersion(v *meta.Version, b []byte) (hasInline bool, err error) {
 			v.ReplTargets = append(v.ReplTargets, meta.ReplTarget{RuleID: d.str(), DestBucket: d.str(), Status: d.str(), Reason: d.str()})
 		}
 	}
+	if n := d.count(); n > 0 {
+		v.Parts = make([]meta.PartRef, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			v.Parts = append(v.Parts, meta.PartRef{BlobID: d.str(), Size: d.varint()})
+		}
+	}
 	return flags&flagInline != 0, d.done()
 }
 
@@ -284,13 +295,17 @@ func encodeUpload(u *meta.Upload) []byte {
 	e.attrs(u.Attrs)
 	e.strMap(u.Tags)
 	e.str(u.ChecksumAlgorithm)
+	e.str(u.ReplicaVersionID)
+	e.time(u.ReplicaLastModified)
+	e.str(u.ReplicaETag)
 	return e.b
 }
 
 func decodeUpload(bucket, uploadID string, b []byte) (meta.Upload, error) {
 	d := newDecoder(b)
 	d.header()
-	u := meta.Upload{Bucket: bucket, UploadID: uploadID, Key: d.str(), Initiated: d.time(), Attrs: d.attrs(), Tags: d.strMap(), ChecksumAlgorithm: d.str()}
+	u := meta.Upload{Bucket: bucket, UploadID: uploadID, Key: d.str(), Initiated: d.time(), Attrs: d.attrs(), Tags: d.strMap(), ChecksumAlgorithm: d.str(),
+		ReplicaVersionID: d.str(), ReplicaLastModified: d.time(), ReplicaETag: d.str()}
 	return u, d.done()
 }
 
