@@ -143,7 +143,7 @@ func TestIAMAgainstControlPlane(t *testing.T) {
 	}
 
 	bad := map[string]string{"SOS_API_ENDPOINT": base, "SOS_API_KEY": "EXOclitestroot", "SOS_API_SECRET": "wrong", "SOS_CONFIG": e["SOS_CONFIG"]}
-	r = runCLI(t, bad, "", "zone", "list")
+	r = runCLI(t, bad, "", "iam", "role", "list")
 	if r.code != 1 || !strings.Contains(r.stderr, "access denied") {
 		t.Fatalf("wrong secret: %d %s", r.code, r.stderr)
 	}
