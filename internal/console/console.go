@@ -254,9 +254,9 @@ func (c *console) forbidden(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusForbidden)
 	c.execute(w, "message", pageData{
-		Title:   "Not signed in",
-		Message: "You are not signed in, or your session has ended. Sign in again, then repeat what you were doing.",
-		Link:    "/signin",
+		Title:    "Not signed in",
+		Message:  "You are not signed in, or your session has ended. Sign in again, then repeat what you were doing.",
+		Link:     "/signin",
 		LinkText: "Sign in",
 	})
 }
