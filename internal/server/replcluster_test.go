@@ -23,8 +23,8 @@ import (
 
 	"sos/internal/auth/sigv4"
 	"sos/internal/controlapi"
-	"sos/internal/repldiff"
 	"sos/internal/replconfig"
+	"sos/internal/repldiff"
 	"sos/internal/replication/repltest"
 )
 
@@ -73,7 +73,9 @@ const seedConfigTmpl = `{
 
 func seedPolicy(src, dst string) string { return fmt.Sprintf(seedPolicyTmpl, src, dst) }
 
-func seedConfig(role, ruleID, dst string) string { return fmt.Sprintf(seedConfigTmpl, role, ruleID, dst) }
+func seedConfig(role, ruleID, dst string) string {
+	return fmt.Sprintf(seedConfigTmpl, role, ruleID, dst)
+}
 
 // zoneProc is one `sosd zone` child process.
 type zoneProc struct {
