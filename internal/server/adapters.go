@@ -17,21 +17,35 @@ import (
 	"sos/internal/object"
 	"sos/internal/replication"
 	"sos/internal/s3api"
+	"sos/internal/s3err"
 )
 
 // registry is the global bucket namespace as the object service needs it.
-type registry struct{ cc *controlclient.Client }
+type registry struct {
+	cc  *controlclient.Client
+	log *slog.Logger
+}
 
 func (r registry) Register(ctx context.Context, name string) error {
 	err := r.cc.RegisterBucket(ctx, name)
-	var exists controlclient.ErrBucketAlreadyExists
+	var (
+		exists controlclient.ErrBucketAlreadyExists
+		apiErr *controlclient.APIError
+	)
 	switch {
+	case err == nil:
+		return nil
 	case errors.As(err, &exists):
 		return fmt.Errorf("%w: the name %s is taken in zone %s", object.ErrBucketExists, name, exists.Zone)
 	case errors.Is(err, controlclient.ErrBucketAlreadyOwnedByYou):
 		return fmt.Errorf("%w: %s", object.ErrBucketOwnedByYou, name)
+	case errors.As(err, &apiErr) || ctx.Err() != nil:
+		return err
 	}
-	return err
+	// The control plane did not answer: a new name cannot be claimed now.
+	// Say so with a 503 (which clients retry), not an internal error.
+	r.log.Warn("cannot register a bucket name: the control plane is unreachable", "bucket", name, "err", err)
+	return s3err.New(s3err.ServiceUnavailable, "The control plane cannot be reached to register the bucket name "+name+"; try again later.")
 }
 
 func (r registry) Unregister(ctx context.Context, name string) error {

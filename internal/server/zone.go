@@ -96,7 +96,7 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 
 	svc, err := object.New(ctx, object.Options{
 		Meta: ms, Blobs: blobs, Zone: c.name, Logger: log,
-		Registry:     registry{cc},
+		Registry:     registry{cc, log},
 		Destinations: &destinations{zone: c.name, cc: cc},
 		OnConflict: func(bucket, key string) {
 			if r := repl.Load(); r != nil {
