@@ -73,6 +73,7 @@ type env struct {
 	tempKey []byte
 	s3      *s3.Client
 	domain  string
+	logger  *slog.Logger
 }
 
 func mustPolicy(t *testing.T, doc string) *iam.Policy {
@@ -115,7 +116,7 @@ func newEnv(t *testing.T, withRepl bool) *env {
 		},
 		Keys: []iam.APIKey{{Key: readerKey, Name: "reader", Secret: readerSec, RoleID: readerRole}},
 	})
-	e := &env{t: t, authz: authz, tempKey: tempKey}
+	e := &env{t: t, authz: authz, tempKey: tempKey, logger: logger}
 	opts := s3api.Options{
 		Zone: zone, Objects: svc, Auth: authz,
 		Locator: locator{"elsewhere": {"at-vie-1", "http://127.0.0.1:9002"}},

@@ -100,7 +100,7 @@ func TestParseTagging(t *testing.T) {
 	if _, err := parseTagging([]byte(b.String())); !errors.Is(err, s3err.New(s3err.InvalidTag, "")) {
 		t.Fatal(err)
 	}
-	if _, err := parseTagging([]byte("<Tagging><TagSet><Tag><Key>"+strings.Repeat("k", 129)+"</Key></Tag></TagSet></Tagging>")); !errors.Is(err, s3err.New(s3err.InvalidTag, "")) {
+	if _, err := parseTagging([]byte("<Tagging><TagSet><Tag><Key>" + strings.Repeat("k", 129) + "</Key></Tag></TagSet></Tagging>")); !errors.Is(err, s3err.New(s3err.InvalidTag, "")) {
 		t.Fatal(err)
 	}
 }
