@@ -19,10 +19,9 @@ import (
 
 // Errors of the handler itself, mapped in errorTable like the others.
 var (
-	errMalformedXML    = errors.New("the XML you provided was not well-formed or did not validate against the schema")
-	errBodyTooLarge    = errors.New("the request body is too large")
-	errInvalidArgument = errors.New("invalid argument")
-	errReadBody        = errors.New("the request body could not be read")
+	errMalformedXML = errors.New("the XML you provided was not well-formed or did not validate against the schema")
+	errBodyTooLarge = errors.New("the request body is too large")
+	errReadBody     = errors.New("the request body could not be read")
 )
 
 // errorTable is THE mapping from domain errors to S3 error codes. The first
@@ -91,7 +90,6 @@ var errorTable = []struct {
 	// The handler's own.
 	{errMalformedXML, s3err.MalformedXML},
 	{errBodyTooLarge, s3err.MalformedXML},
-	{errInvalidArgument, s3err.InvalidArgument},
 	{errReadBody, s3err.IncompleteBody},
 }
 
