@@ -59,9 +59,9 @@ func (r roles) RoleExists(id string) bool { _, ok := r.a.Role(id); return ok }
 // package; it records calls.
 type fakeRepl struct{ calls []string }
 
-func (f *fakeRepl) Status(ctx context.Context, bucket string) (s3api.ReplicationStatus, error) {
+func (f *fakeRepl) Status(ctx context.Context, bucket string) (any, error) {
 	f.calls = append(f.calls, "status "+bucket)
-	return s3api.ReplicationStatus{Rules: []s3api.RuleStatus{{ID: "r1", Destination: "dst", Status: "Enabled", Pending: 2}}}, nil
+	return map[string]any{"bucket": bucket, "rules": []map[string]any{{"id": "r1", "destination": "dst", "status": "Enabled", "pending": 2}}}, nil
 }
 func (f *fakeRepl) Resync(ctx context.Context, bucket string) (int, error) { return 3, nil }
 func (f *fakeRepl) Retry(ctx context.Context, bucket string) (int, error)  { return 4, nil }

@@ -15,39 +15,15 @@ import (
 // replication workers implement it, through an adapter in the composition
 // root). Errors are object.Err* values where they apply.
 type Replication interface {
-	// Status reports the replication state of a source bucket.
-	Status(ctx context.Context, bucket string) (ReplicationStatus, error)
+	// Status reports the replication state of a source bucket as a value
+	// that encodes to the JSON of GET ?sos-replication-status (see
+	// replication.StatusReport).
+	Status(ctx context.Context, bucket string) (any, error)
 	// Resync queues the bucket's existing versions that are not yet
 	// replicated; it returns how many it queued.
 	Resync(ctx context.Context, bucket string) (queued int, err error)
 	// Retry puts FAILED entries back to pending; it returns how many.
 	Retry(ctx context.Context, bucket string) (retried int, err error)
-}
-
-// ReplicationStatus is the JSON body of GET ?sos-replication-status.
-type ReplicationStatus struct {
-	Bucket string       `json:"bucket"`
-	Rules  []RuleStatus `json:"rules"`
-}
-
-// RuleStatus is the state of one replication rule.
-type RuleStatus struct {
-	ID                   string        `json:"id"`
-	Destination          string        `json:"destination"`
-	Status               string        `json:"status"`
-	Pending              int64         `json:"pending"`
-	PendingBytes         int64         `json:"pending-bytes"`
-	Failed               int64         `json:"failed"`
-	Completed            int64         `json:"completed"`
-	OldestPendingSeconds float64       `json:"oldest-pending-seconds"`
-	Failures             []ReplFailure `json:"failures"`
-}
-
-// ReplFailure is one version that failed to replicate.
-type ReplFailure struct {
-	Key       string `json:"key"`
-	VersionID string `json:"version-id"`
-	Reason    string `json:"reason"`
 }
 
 func (h *Handler) putBucketReplication(req *request) error {
@@ -140,17 +116,6 @@ func (h *Handler) replicationStatus(req *request) error {
 	st, err := h.repl.Status(req.r.Context(), req.bucket)
 	if err != nil {
 		return err
-	}
-	if st.Bucket == "" {
-		st.Bucket = req.bucket
-	}
-	if st.Rules == nil {
-		st.Rules = []RuleStatus{}
-	}
-	for i := range st.Rules {
-		if st.Rules[i].Failures == nil {
-			st.Rules[i].Failures = []ReplFailure{}
-		}
 	}
 	return writeJSON(req.w, st)
 }

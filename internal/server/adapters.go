@@ -112,19 +112,10 @@ func (r roles) RoleExists(id string) bool {
 // replStatus serves the sos-replication-* extensions from the replicator.
 type replStatus struct{ r *replication.Replicator }
 
-func (s replStatus) Status(ctx context.Context, bucket string) (s3api.ReplicationStatus, error) {
-	rep, err := s.r.Status(ctx, bucket)
-	out := s3api.ReplicationStatus{Bucket: rep.Bucket}
-	for _, r := range rep.Rules {
-		rs := s3api.RuleStatus{ID: r.ID, Destination: r.Destination, Status: r.Status, Pending: r.Pending,
-			PendingBytes: r.PendingBytes, Failed: r.Failed, Completed: r.Completed, OldestPendingSeconds: r.OldestPendingSeconds}
-		for _, f := range r.Failures {
-			rs.Failures = append(rs.Failures, s3api.ReplFailure{Key: f.Key, VersionID: f.VersionID, Reason: f.Reason})
-		}
-		out.Rules = append(out.Rules, rs)
-	}
-	return out, err
+func (s replStatus) Status(ctx context.Context, bucket string) (any, error) {
+	return s.r.Status(ctx, bucket)
 }
+
 func (s replStatus) Resync(ctx context.Context, bucket string) (int, error) {
 	return s.r.Resync(ctx, bucket)
 }

@@ -16,7 +16,9 @@ func TestAWSCLISmoke(t *testing.T) {
 	env := cleanEnv("AWS_ACCESS_KEY_ID="+rootKey, "AWS_SECRET_ACCESS_KEY="+rootSecret,
 		"AWS_DEFAULT_REGION=ch-dk-2", "HOME="+t.TempDir())
 	ep := "http://" + d.zones["ch-dk-2"]
-	s3 := func(args ...string) string { return run(t, env, aws, append([]string{"--endpoint-url", ep}, args...)...) }
+	s3 := func(args ...string) string {
+		return run(t, env, aws, append([]string{"--endpoint-url", ep}, args...)...)
+	}
 
 	dir := t.TempDir()
 	small := filepath.Join(dir, "small.txt")
