@@ -70,7 +70,13 @@ func (r *Replicator) process(ctx context.Context, e meta.OutboxEntry) {
 			return
 		}
 		if oe.DestDown {
+			// The destination as a whole is paused and probed: the entry
+			// runs again as soon as it answers, without a backoff of its
+			// own (which would grow with every probe of a long outage
+			// and hold the entry back long after the destination is up).
 			r.destDown(cur.DestBucket)
+			r.waitForDest(ctx, &cur, oe)
+			return
 		}
 		r.retryLater(ctx, &cur, oe)
 	}
@@ -107,6 +113,23 @@ func (r *Replicator) retryLater(ctx context.Context, e *meta.OutboxEntry, oe *op
 	r.noteDue(next)
 }
 
+// waitForDest records a failure of an entry whose destination is paused;
+// the entry keeps its attempts and runs when the destination is up again.
+func (r *Replicator) waitForDest(ctx context.Context, e *meta.OutboxEntry, oe *opError) {
+	r.log.Debug("destination unreachable; the entry waits for it", "bucket", e.Bucket, "key", e.Key,
+		"destination", e.DestBucket, "err", oe.Msg)
+	if err := r.updateEntry(ctx, e.ID, func(x *meta.OutboxEntry) {
+		x.NextTry = time.Time{}
+		x.LastError = oe.Msg
+	}); err != nil {
+		r.log.Error("recording a retry failed", "id", e.ID, "err", err)
+	}
+}
+
+// maxProbeInterval caps the pause of an unreachable destination, so that
+// replication resumes soon after a long outage ends.
+const maxProbeInterval = 30 * time.Second
+
 func (r *Replicator) destDown(name string) {
 	now := r.now()
 	frac := r.jitter()
@@ -116,8 +139,16 @@ func (r *Replicator) destDown(name string) {
 		d = &dest{}
 		r.dests[name] = d
 	}
+	if d.downUntil.After(now) {
+		// Already paused: the other operations that were in flight when
+		// it went down fail too, but an outage counts once per probe.
+		r.mu.Unlock()
+		return
+	}
 	d.failures++
-	d.downUntil = now.Add(r.opts.Backoff.Delay(d.failures, frac))
+	b := r.opts.Backoff
+	b.Max = min(b.Max, maxProbeInterval)
+	d.downUntil = now.Add(b.Delay(d.failures, frac))
 	until := d.downUntil
 	r.mu.Unlock()
 	r.noteDue(until)

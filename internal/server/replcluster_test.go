@@ -365,10 +365,10 @@ func eventuallyConverged(t *testing.T, timeout time.Duration, a *zoneProc, bucke
 	repltest.Eventually(t, timeout, func() (bool, string) {
 		d := diff(t, a, bucketA, b, bucketB)
 		if len(d) > 0 {
-			return false, fmt.Sprintf("%d differences, first: %s", len(d), d[0])
+			return false, fmt.Sprintf("%d differences, first: %s; metrics of %s:\n%s", len(d), d[0], a.name, replMetrics(a))
 		}
 		if p, f := replStatus(t, a, bucketA).pending(); p+f > 0 {
-			return false, fmt.Sprintf("%d pending, %d failed in %s", p, f, bucketA)
+			return false, fmt.Sprintf("%d pending, %d failed in %s; metrics of %s:\n%s", p, f, bucketA, a.name, replMetrics(a))
 		}
 		return true, ""
 	})
@@ -434,4 +434,23 @@ func keysOf(vs []repldiff.Version) ([]string, map[string]int) {
 	}
 	sort.Strings(keys)
 	return keys, n
+}
+
+// replMetrics returns the zone's sos_replication_* samples (for failure
+// messages).
+func replMetrics(z *zoneProc) string {
+	resp, err := http.Get("http://" + z.listen + "/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if l := sc.Text(); strings.HasPrefix(l, "sos_replication_") && !strings.Contains(l, "_bucket{") {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
 }

@@ -135,7 +135,17 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 
 	z.wg.Add(3)
 	go func() { defer z.wg.Done(); cc.Run(runCtx) }()
-	go func() { defer z.wg.Done(); r.Run(runCtx) }()
+	go func() {
+		defer z.wg.Done()
+		// Replicating needs the bucket map and the roles: without them
+		// every destination looks unknown (NoSuchBucket, FAILED).
+		select {
+		case <-cc.Ready():
+		case <-runCtx.Done():
+			return
+		}
+		r.Run(runCtx)
+	}()
 	go func() { defer z.wg.Done(); reportUsage(runCtx, svc, cc, log) }()
 
 	select {

@@ -22,7 +22,7 @@ const (
 
 // FaultProxy is a TCP proxy to one backend address whose behaviour can be
 // switched at any time. Switching away from Pass cuts the connections in
-// progress.
+// progress; switching away from Blackhole cuts the connections it held.
 type FaultProxy struct {
 	ln      net.Listener
 	backend string
@@ -54,9 +54,12 @@ func (p *FaultProxy) URL() string { return "http://" + p.Addr() }
 // SetMode switches the proxy's behaviour.
 func (p *FaultProxy) SetMode(m Mode) {
 	p.mu.Lock()
+	prev := p.mode
 	p.mode = m
 	var cut []net.Conn
-	if m != Pass {
+	// Leaving Blackhole releases the connections it held (their clients
+	// see them reset, as after a partition that outlived TCP's patience).
+	if m != Pass || prev == Blackhole {
 		for c := range p.conns {
 			cut = append(cut, c)
 		}
