@@ -61,7 +61,7 @@ type fakeRepl struct{ calls []string }
 
 func (f *fakeRepl) Status(ctx context.Context, bucket string) (any, error) {
 	f.calls = append(f.calls, "status "+bucket)
-	return map[string]any{"bucket": bucket, "rules": []map[string]any{{"id": "r1", "destination": "dst", "status": "Enabled", "pending": 2}}}, nil
+	return map[string]any{"bucket": bucket, "rules": []map[string]any{{"id": "r1", "destination": "dst", "status": "Enabled", "pending": 2, "failures": []any{}}}}, nil
 }
 func (f *fakeRepl) Resync(ctx context.Context, bucket string) (int, error) { return 3, nil }
 func (f *fakeRepl) Retry(ctx context.Context, bucket string) (int, error)  { return 4, nil }
