@@ -226,6 +226,10 @@ func (c *Client) Run(ctx context.Context) error {
 			continue
 		}
 		failures++
+		// Ask for the snapshot at once next time, not with a long-poll: a
+		// long-poll to a control plane that is back but unchanged would only
+		// answer (and mark the client healthy) when its wait runs out.
+		first = true
 		c.healthy.Store(false)
 		if failures == 1 || failures%20 == 0 {
 			c.logger.Warn("cannot reach the control plane; serving with the last known IAM and buckets",

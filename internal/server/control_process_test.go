@@ -32,9 +32,10 @@ func (z *ctlZone) url() string { return "http://" + z.addr }
 // controlZones is a real deployment on loopback: `sosd control` and one
 // `sosd zone` process per zone.
 type controlZones struct {
-	api     string // control plane base URL
-	control *proc
-	zones   map[string]*ctlZone
+	api         string // control plane base URL
+	control     *proc
+	controlArgs []string
+	zones       map[string]*ctlZone
 }
 
 // zoneTokenLine is the line of the `sosd control` banner that tells an
@@ -56,8 +57,8 @@ func startControlZones(t *testing.T, names ...string) *controlZones {
 		d.zones[n] = z
 		args = append(args, "--zone", n+"="+z.addr)
 	}
-	d.control = startProc(t, []string{"SOS_ROOT_API_KEY=" + rootKey, "SOS_ROOT_API_SECRET=" + rootSecret}, args...)
-	waitHTTP(t, d.api+"/v2/zone", d.control)
+	d.controlArgs = args
+	d.startControl(t)
 	pollUntil(t, 10*time.Second, func() string {
 		found := 0
 		for _, l := range lines(d.control.output()) {
@@ -78,6 +79,14 @@ func startControlZones(t *testing.T, names ...string) *controlZones {
 		waitHTTP(t, z.url()+"/", z.proc)
 	}
 	return d
+}
+
+// startControl starts (or restarts, on the same data folder and address)
+// the control plane process.
+func (d *controlZones) startControl(t *testing.T) {
+	t.Helper()
+	d.control = startProc(t, []string{"SOS_ROOT_API_KEY=" + rootKey, "SOS_ROOT_API_SECRET=" + rootSecret}, d.controlArgs...)
+	waitHTTP(t, d.api+"/v2/zone", d.control)
 }
 
 func (d *controlZones) root() apiV2 { return apiV2{base: d.api, key: rootKey, secret: rootSecret} }
@@ -340,6 +349,29 @@ func TestControlPlaneAndZoneProcesses(t *testing.T) {
 				t.Errorf("zone %s does not log that it cannot reach the control plane:\n%s", z.name, z.output())
 			}
 		}
+	})
+
+	// Last: the restarted control plane lives as long as this subtest.
+	t.Run("control plane back", func(t *testing.T) {
+		d.startControl(t)
+		// The zones retry with a backoff of at most 5 s.
+		pollUntil(t, 15*time.Second, func() string {
+			for _, z := range []*ctlZone{ch, at} {
+				if v, ok := promValue(t, z.url(), "sos_control_plane_reachable"); !ok || v != 1 {
+					return z.name + ": sos_control_plane_reachable is not back to 1 with the control plane restarted"
+				}
+			}
+			return ""
+		})
+		// Changes made after the restart reach the zones as before.
+		start := time.Now()
+		d.root().must(t, http.MethodDelete, "/v2/api-key/"+key, nil, nil)
+		propagation(t, "key revoked after a control plane restart refused in ch-dk-2", start, propagationLimit, func() bool {
+			_, err := getString(ctx, roleCH, "my-source", "config.json")
+			_, status := s3Code(err)
+			return status == http.StatusForbidden
+		})
+		wantOK(t, "CreateBucket once the control plane is back", mkBucket(rootCH, "orphan"))
 	})
 }
 
