@@ -130,7 +130,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("object: collecting orphaned blobs: %w", err)
 	}
-	s.log.Info("object service started", "zone", s.zone, "orphaned_blobs_removed", n)
+	s.log.Info("object service started", "orphaned_blobs_removed", n)
 	return s, nil
 }
 
