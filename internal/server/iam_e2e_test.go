@@ -225,6 +225,16 @@ func TestSeedRoleEndToEnd(t *testing.T) {
 		propagation(t, "widened policy allows put-object again in at-vie-1", start, propagationLimit, func() bool {
 			return putString(ctx, roleAT, "my-destination", "after-widen", "x") == nil
 		})
+
+		// A role still used by a key cannot go; once its keys are gone it can.
+		if status, body := api.call(t, http.MethodDelete, "/v2/iam-role/"+roleID, nil); status != http.StatusConflict {
+			t.Errorf("DELETE of a role with a key: HTTP %d %s, want 409", status, body)
+		}
+		api.must(t, http.MethodDelete, "/v2/api-key/"+key2, nil, nil)
+		api.must(t, http.MethodDelete, "/v2/iam-role/"+roleID, nil, nil)
+		if status, _ := api.call(t, http.MethodGet, "/v2/iam-role/"+roleID, nil); status != http.StatusNotFound {
+			t.Errorf("GET of a deleted role: HTTP %d, want 404", status)
+		}
 	})
 }
 
