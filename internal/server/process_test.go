@@ -32,7 +32,7 @@ var (
 )
 
 // sosdBinary builds cmd/sosd once per test binary run.
-func sosdBinary(t *testing.T) string {
+func sosdBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "sosd-bin-")
@@ -53,7 +53,7 @@ func sosdBinary(t *testing.T) string {
 }
 
 // freeAddr returns a loopback address with a port free right now.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -82,7 +82,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func startProc(t *testing.T, env []string, args ...string) *proc {
+func startProc(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
 	p.cmd = exec.Command(sosdBinary(t), args...)
@@ -125,7 +125,7 @@ func (p *proc) kill(sig syscall.Signal) {
 }
 
 // waitHTTP waits until url answers at all (any status).
-func waitHTTP(t *testing.T, url string, p *proc) {
+func waitHTTP(t testing.TB, url string, p *proc) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -150,14 +150,14 @@ type devProc struct {
 	zones     map[string]string // zone name → host:port
 }
 
-func startDev(t *testing.T, data string) *devProc {
+func startDev(t testing.TB, data string) *devProc {
 	t.Helper()
 	d := &devProc{data: data, api: freeAddr(t), zones: map[string]string{"ch-dk-2": freeAddr(t), "at-vie-1": freeAddr(t)}}
 	d.start(t)
 	return d
 }
 
-func (d *devProc) start(t *testing.T) {
+func (d *devProc) start(t testing.TB) {
 	t.Helper()
 	d.proc = startProc(t, []string{"SOS_ROOT_API_KEY=" + rootKey, "SOS_ROOT_API_SECRET=" + rootSecret},
 		"dev", "--data", d.data, "--api", d.api,
@@ -169,7 +169,7 @@ func (d *devProc) start(t *testing.T) {
 
 // requireTool finds a system program, skipping the test without it (failing
 // when SOS_REQUIRE_ALL=1).
-func requireTool(t *testing.T, path, pkg string) string {
+func requireTool(t testing.TB, path, pkg string) string {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
 		if os.Getenv("SOS_REQUIRE_ALL") == "1" {
@@ -182,7 +182,7 @@ func requireTool(t *testing.T, path, pkg string) string {
 
 // run runs a command and returns its standard output, failing the test on
 // a non-zero exit.
-func run(t *testing.T, env []string, name string, args ...string) string {
+func run(t testing.TB, env []string, name string, args ...string) string {
 	t.Helper()
 	out, err := runErr(env, name, args...)
 	if err != nil {

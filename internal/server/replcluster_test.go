@@ -89,7 +89,7 @@ type zoneProc struct {
 	*proc
 }
 
-func (z *zoneProc) start(t *testing.T) {
+func (z *zoneProc) start(t testing.TB) {
 	t.Helper()
 	z.proc = startProc(t, nil, "zone", "--name", z.name, "--listen", z.listen, "--data", z.data,
 		"--control", z.control, "--token", z.token)
@@ -97,7 +97,7 @@ func (z *zoneProc) start(t *testing.T) {
 }
 
 // restart starts the zone again on the same data folder and address.
-func (z *zoneProc) restart(t *testing.T) { z.start(t) }
+func (z *zoneProc) restart(t testing.TB) { z.start(t) }
 
 // s3 is a client of the zone with the root key (directly, not through the
 // proxy).
@@ -105,7 +105,7 @@ func (z *zoneProc) s3() *s3.Client { return newS3("http://"+z.listen, z.name, ro
 
 // procCluster is a control plane and its zones, all separate processes.
 type procCluster struct {
-	t       *testing.T
+	t       testing.TB
 	api     string // control plane base URL
 	control *proc
 	zones   map[string]*zoneProc
@@ -117,7 +117,7 @@ type clusterOptions struct {
 	Proxied bool
 }
 
-func startCluster(t *testing.T, opts clusterOptions, names ...string) *procCluster {
+func startCluster(t testing.TB, opts clusterOptions, names ...string) *procCluster {
 	t.Helper()
 	dir := t.TempDir()
 	c := &procCluster{t: t, api: "http://" + freeAddr(t), zones: map[string]*zoneProc{}}
@@ -220,7 +220,7 @@ func (c *procCluster) setRolePolicy(id, policy string) {
 }
 
 // createVersionedBucket creates bucket in zone z with versioning Enabled.
-func createVersionedBucket(t *testing.T, z *zoneProc, bucket string) {
+func createVersionedBucket(t testing.TB, z *zoneProc, bucket string) {
 	t.Helper()
 	ctx := context.Background()
 	cl := z.s3()
@@ -235,7 +235,7 @@ func createVersionedBucket(t *testing.T, z *zoneProc, bucket string) {
 
 // rawS3 sends a request signed with the root key to zone z and returns the
 // status and body.
-func rawS3(t *testing.T, z *zoneProc, method, pathQuery string, body []byte) (int, []byte) {
+func rawS3(t testing.TB, z *zoneProc, method, pathQuery string, body []byte) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+z.listen+pathQuery, bytes.NewReader(body))
 	if err != nil {
@@ -261,7 +261,7 @@ func rawS3(t *testing.T, z *zoneProc, method, pathQuery string, body []byte) (in
 // setReplication sends the seed's JSON configuration to bucket as S3 XML
 // (PUT ?replication). The zone may learn a new role a moment after the
 // control plane created it: an unknown role is retried for a while.
-func setReplication(t *testing.T, z *zoneProc, bucket, configJSON string) {
+func setReplication(t testing.TB, z *zoneProc, bucket, configJSON string) {
 	t.Helper()
 	cfg, err := replconfig.ParseJSON([]byte(configJSON))
 	if err != nil {
@@ -294,7 +294,7 @@ type replStatusReport struct {
 	} `json:"rules"`
 }
 
-func replStatus(t *testing.T, z *zoneProc, bucket string) replStatusReport {
+func replStatus(t testing.TB, z *zoneProc, bucket string) replStatusReport {
 	t.Helper()
 	st, body := rawS3(t, z, http.MethodGet, "/"+bucket+"?sos-replication-status", nil)
 	if st != http.StatusOK {
@@ -324,7 +324,7 @@ func put(ctx context.Context, cl *s3.Client, bucket, key string, body []byte) (s
 	return aws.ToString(out.VersionId), nil
 }
 
-func mustPut(t *testing.T, cl *s3.Client, bucket, key string, body []byte) string {
+func mustPut(t testing.TB, cl *s3.Client, bucket, key string, body []byte) string {
 	t.Helper()
 	v, err := put(context.Background(), cl, bucket, key, body)
 	if err != nil {
@@ -334,7 +334,7 @@ func mustPut(t *testing.T, cl *s3.Client, bucket, key string, body []byte) strin
 }
 
 // versions lists every version of bucket (repldiff's view).
-func versions(t *testing.T, z *zoneProc, bucket string) []repldiff.Version {
+func versions(t testing.TB, z *zoneProc, bucket string) []repldiff.Version {
 	t.Helper()
 	vs, err := repldiff.List(context.Background(), z.s3(), bucket)
 	if err != nil {
@@ -345,7 +345,7 @@ func versions(t *testing.T, z *zoneProc, bucket string) []repldiff.Version {
 
 // diff compares two buckets in two zones; it returns the differences in
 // words (nil when they hold the same versions).
-func diff(t *testing.T, a *zoneProc, bucketA string, b *zoneProc, bucketB string) []string {
+func diff(t testing.TB, a *zoneProc, bucketA string, b *zoneProc, bucketB string) []string {
 	t.Helper()
 	ds, err := repldiff.Compare(context.Background(), a.s3(), b.s3(), bucketA, bucketB)
 	if err != nil {
@@ -360,7 +360,7 @@ func diff(t *testing.T, a *zoneProc, bucketA string, b *zoneProc, bucketB string
 
 // eventuallyConverged waits until the two buckets hold the same versions
 // and the source has nothing pending.
-func eventuallyConverged(t *testing.T, timeout time.Duration, a *zoneProc, bucketA string, b *zoneProc, bucketB string) {
+func eventuallyConverged(t testing.TB, timeout time.Duration, a *zoneProc, bucketA string, b *zoneProc, bucketB string) {
 	t.Helper()
 	repltest.Eventually(t, timeout, func() (bool, string) {
 		d := diff(t, a, bucketA, b, bucketB)
@@ -374,7 +374,7 @@ func eventuallyConverged(t *testing.T, timeout time.Duration, a *zoneProc, bucke
 	})
 }
 
-func headStatus(t *testing.T, z *zoneProc, bucket, key, versionID string) (status, etag, version string) {
+func headStatus(t testing.TB, z *zoneProc, bucket, key, versionID string) (status, etag, version string) {
 	t.Helper()
 	in := &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
 	if versionID != "" {
@@ -389,7 +389,7 @@ func headStatus(t *testing.T, z *zoneProc, bucket, key, versionID string) (statu
 
 // metric sums the samples of a Prometheus metric on a zone's /metrics
 // whose labels contain every one of match.
-func metric(t *testing.T, z *zoneProc, name string, match ...string) float64 {
+func metric(t testing.TB, z *zoneProc, name string, match ...string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + z.listen + "/metrics")
 	if err != nil {

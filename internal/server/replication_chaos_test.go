@@ -83,7 +83,7 @@ func (s *writeStream) end() []acked {
 }
 
 // allPresent checks that every acknowledged write is a version in bucket.
-func allPresent(t *testing.T, z *zoneProc, bucket string, acks []acked) {
+func allPresent(t testing.TB, z *zoneProc, bucket string, acks []acked) {
 	t.Helper()
 	have := map[acked]bool{}
 	for _, v := range versions(t, z, bucket) {
@@ -103,7 +103,7 @@ func allPresent(t *testing.T, z *zoneProc, bucket string, acks []acked) {
 	}
 }
 
-func setupLeaderFollower(t *testing.T, c *procCluster) (src, dst *zoneProc) {
+func setupLeaderFollower(t testing.TB, c *procCluster) (src, dst *zoneProc) {
 	t.Helper()
 	src, dst = c.zones["ch-dk-2"], c.zones["at-vie-1"]
 	role := c.createRole("replication-my-source-my-destination", seedPolicy("my-source", "my-destination"))

@@ -114,7 +114,7 @@ func readAll(t *testing.T, r interface {
 
 // setupBidi makes the seed's second example: roles from a-b.json and
 // b-a.json, bucket-a in ch-dk-2, bucket-b in at-vie-1, conf-a and conf-b.
-func setupBidi(t *testing.T, c *procCluster) (a, b *zoneProc) {
+func setupBidi(t testing.TB, c *procCluster) (a, b *zoneProc) {
 	t.Helper()
 	a, b = c.zones["ch-dk-2"], c.zones["at-vie-1"]
 	ab := c.createRole("replication-bucket-a-bucket-b", seedPolicy("bucket-a", "bucket-b"))
@@ -127,7 +127,7 @@ func setupBidi(t *testing.T, c *procCluster) (a, b *zoneProc) {
 }
 
 // oneVersionEach checks that every key has exactly one version in bucket.
-func oneVersionEach(t *testing.T, z *zoneProc, bucket string, want []string) {
+func oneVersionEach(t testing.TB, z *zoneProc, bucket string, want []string) {
 	t.Helper()
 	keys, n := keysOf(versions(t, z, bucket))
 	if strings.Join(keys, ",") != strings.Join(want, ",") {
