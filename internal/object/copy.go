@@ -26,8 +26,11 @@ func (s *Service) copySource(ctx context.Context, in *CopyInput, rng *Range) (me
 			return v, nil, 0, fmt.Errorf("%w: %s", ErrNoSuchKey, in.SrcKey)
 		}
 		if err := checkConditions(in.SrcConditions, v); err != nil {
-			if errors.Is(err, ErrNotModified) {
-				err = fmt.Errorf("%w: x-amz-copy-source-if-none-match / if-modified-since", ErrPreconditionFailed)
+			// A copy answers every failed condition with 412, naming the
+			// x-amz-copy-source-* header.
+			var ce *ConditionError
+			if errors.As(err, &ce) {
+				err = &ConditionError{Header: "x-amz-copy-source-" + ce.Header, Err: ErrPreconditionFailed}
 			}
 			return v, nil, 0, err
 		}

@@ -1,6 +1,9 @@
 package object
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Domain errors. The S3 layer maps them to S3 error codes in one table;
 // wrap them with fmt.Errorf("%w: ...") to add words for the user.
@@ -30,4 +33,19 @@ var (
 	ErrInvalidRequest            = errors.New("invalid request") // e.g. replication on an unversioned bucket
 	ErrReplicationConfigNotFound = errors.New("replication configuration not found")
 	ErrInvalidStorageState       = errors.New("invalid bucket state") // e.g. suspending versioning with replication
+	ErrMetadataTooLarge          = errors.New("metadata too large")   // x-amz-meta-* over MaxUserMetaSize
+	ErrMalformedPartList         = errors.New("malformed part list")  // CompleteUpload with no parts or too many
 )
+
+// ConditionError says which precondition of a GET, HEAD or copy failed.
+// Err is ErrPreconditionFailed or ErrNotModified; Header is the request
+// header that failed, as S3 names it in <Condition> (If-Match,
+// If-Unmodified-Since, x-amz-copy-source-If-None-Match, ...).
+type ConditionError struct {
+	Header string
+	Err    error
+}
+
+func (e *ConditionError) Error() string { return fmt.Sprintf("%v: %s", e.Err, e.Header) }
+
+func (e *ConditionError) Unwrap() error { return e.Err }

@@ -187,17 +187,17 @@ func checkConditions(c Conditions, v meta.Version) error {
 	lm := v.LastModified.Truncate(time.Second)
 	if c.IfMatch != "" {
 		if !etagListMatches(c.IfMatch, v.ETag) {
-			return fmt.Errorf("%w: If-Match", ErrPreconditionFailed)
+			return &ConditionError{Header: "If-Match", Err: ErrPreconditionFailed}
 		}
 	} else if c.IfUnmodifiedSince != nil && lm.After(*c.IfUnmodifiedSince) {
-		return fmt.Errorf("%w: If-Unmodified-Since", ErrPreconditionFailed)
+		return &ConditionError{Header: "If-Unmodified-Since", Err: ErrPreconditionFailed}
 	}
 	if c.IfNoneMatch != "" {
 		if etagListMatches(c.IfNoneMatch, v.ETag) {
-			return fmt.Errorf("%w: If-None-Match", ErrNotModified)
+			return &ConditionError{Header: "If-None-Match", Err: ErrNotModified}
 		}
 	} else if c.IfModifiedSince != nil && !lm.After(*c.IfModifiedSince) {
-		return fmt.Errorf("%w: If-Modified-Since", ErrNotModified)
+		return &ConditionError{Header: "If-Modified-Since", Err: ErrNotModified}
 	}
 	return nil
 }

@@ -143,7 +143,7 @@ func (s *Service) UploadPart(ctx context.Context, in UploadPartInput) (PartInfo,
 }
 
 // CompleteUpload makes the object of an upload from the listed parts, with
-// S3's checks: at least one part, part numbers ascending
+// S3's checks: 1 to MaxPartNumber parts (ErrMalformedPartList), part numbers ascending
 // (ErrInvalidPartOrder), each part uploaded with the listed ETag
 // (ErrInvalidPart), every part but the last at least MinPartSize
 // (ErrEntityTooSmall). The ETag is the MD5 of the parts' binary MD5s and
@@ -154,10 +154,10 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, uploadID stri
 		return ObjectInfo{}, err
 	}
 	if len(parts) == 0 {
-		return ObjectInfo{}, fmt.Errorf("%w: you must specify at least one part", ErrInvalidPart)
+		return ObjectInfo{}, fmt.Errorf("%w: you must specify at least one part", ErrMalformedPartList)
 	}
 	if len(parts) > MaxPartNumber {
-		return ObjectInfo{}, fmt.Errorf("%w: at most %d parts", ErrInvalidPart, MaxPartNumber)
+		return ObjectInfo{}, fmt.Errorf("%w: at most %d parts", ErrMalformedPartList, MaxPartNumber)
 	}
 	for i := 1; i < len(parts); i++ {
 		if parts[i].Number <= parts[i-1].Number {

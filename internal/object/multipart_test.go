@@ -42,7 +42,7 @@ func TestMultipartRules(t *testing.T) {
 		list  func(ps []PartInfo) []CompletePart
 		want  error
 	}{
-		{"no parts", [][]byte{p1}, func(ps []PartInfo) []CompletePart { return nil }, ErrInvalidPart},
+		{"no parts", [][]byte{p1}, func(ps []PartInfo) []CompletePart { return nil }, ErrMalformedPartList},
 		{"descending", [][]byte{p1, p2}, func(ps []PartInfo) []CompletePart { return []CompletePart{{2, ps[1].ETag}, {1, ps[0].ETag}} }, ErrInvalidPartOrder},
 		{"duplicate", [][]byte{p1, p2}, func(ps []PartInfo) []CompletePart { return []CompletePart{{1, ps[0].ETag}, {1, ps[0].ETag}} }, ErrInvalidPartOrder},
 		{"wrong etag", [][]byte{p1, p2}, func(ps []PartInfo) []CompletePart { return []CompletePart{{1, ps[0].ETag}, {2, ps[0].ETag}} }, ErrInvalidPart},

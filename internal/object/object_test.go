@@ -162,7 +162,8 @@ func TestPutDigestsAndLimits(t *testing.T) {
 		{"too large", PutInput{Key: "k", Size: MaxPutSize + 1}, ErrEntityTooLarge},
 		{"key too long", PutInput{Key: strings.Repeat("k", 1025)}, ErrKeyTooLong},
 		{"empty key", PutInput{Key: ""}, ErrInvalidArgument},
-		{"meta too large", PutInput{Key: "k", Attrs: meta.Attrs{UserMeta: map[string]string{"a": strings.Repeat("x", 2048)}}}, ErrInvalidArgument},
+		{"meta too large", PutInput{Key: "k", Attrs: meta.Attrs{UserMeta: map[string]string{"a": strings.Repeat("x", 2048)}}}, ErrMetadataTooLarge},
+		{"meta too large in many entries", PutInput{Key: "k", Attrs: meta.Attrs{UserMeta: map[string]string{"a": strings.Repeat("x", 1023), "b": strings.Repeat("y", 1024)}}}, ErrMetadataTooLarge},
 		{"too many tags", PutInput{Key: "k", Tags: map[string]string{"1": "", "2": "", "3": "", "4": "", "5": "", "6": "", "7": "", "8": "", "9": "", "10": "", "11": ""}}, ErrInvalidTag},
 		{"tag key too long", PutInput{Key: "k", Tags: map[string]string{strings.Repeat("k", 129): "v"}}, ErrInvalidTag},
 		{"tag value too long", PutInput{Key: "k", Tags: map[string]string{"k": strings.Repeat("v", 257)}}, ErrInvalidTag},
@@ -264,6 +265,12 @@ func TestRangesAndConditions(t *testing.T) {
 			if err != nil {
 				if out.Info.ETag == "" && c.key == "k" {
 					t.Errorf("%s: no info with the error", c.name)
+				}
+				var ce *ConditionError
+				if cond := errors.As(err, &ce); cond != (c.want == ErrPreconditionFailed || c.want == ErrNotModified) {
+					t.Errorf("%s: %v is a ConditionError: %v", c.name, err, cond)
+				} else if cond && !strings.HasPrefix(ce.Header, "If-") {
+					t.Errorf("%s: condition header %q", c.name, ce.Header)
 				}
 				continue
 			}
@@ -401,6 +408,10 @@ func TestCopyObject(t *testing.T) {
 	// Source conditions: a failed If-None-Match is 412 for copies.
 	_, err = e.svc.CopyObject(ctx, CopyInput{SrcBucket: "src", SrcKey: "k", Bucket: "dst", Key: "c3", SrcConditions: Conditions{IfNoneMatch: "*"}})
 	wantErr(t, err, ErrPreconditionFailed)
+	var ce *ConditionError
+	if !errors.As(err, &ce) || ce.Header != "x-amz-copy-source-If-None-Match" || errors.Is(err, ErrNotModified) {
+		t.Fatalf("copy condition error: %#v", err)
+	}
 	_, err = e.svc.CopyObject(ctx, CopyInput{SrcBucket: "src", SrcKey: "nope", Bucket: "dst", Key: "c3"})
 	wantErr(t, err, ErrNoSuchKey)
 	_, err = e.svc.CopyObject(ctx, CopyInput{SrcBucket: "src", SrcKey: "k", Bucket: "nope", Key: "c3"})

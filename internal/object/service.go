@@ -188,7 +188,7 @@ func checkAttrs(a meta.Attrs) error {
 		n += len(k) + len(v)
 	}
 	if n > MaxUserMetaSize {
-		return fmt.Errorf("%w: user metadata is %d bytes, the limit is %d", ErrInvalidArgument, n, MaxUserMetaSize)
+		return fmt.Errorf("%w: your metadata headers (x-amz-meta-*) hold %d bytes, at most %d are allowed", ErrMetadataTooLarge, n, MaxUserMetaSize)
 	}
 	return nil
 }
