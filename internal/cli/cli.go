@@ -97,6 +97,10 @@ type app struct {
 	api      *apiClient
 	zoneList []zoneInfo
 	http     *http.Client
+	// guessed holds the buckets whose zone bucket() had to guess, moved
+	// the zone a redirect then named for them.
+	guessed map[string]bool
+	moved   map[string]string
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -130,6 +134,16 @@ SOS_API_SECRET, SOS_ZONE), then the config file ($SOS_CONFIG or
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
 	root.AddCommand(a.iamCommand(), a.storageCommand(), a.zoneCommand(), a.configCommand(), a.completionCommand())
+	var wrap func(c *cobra.Command)
+	wrap = func(c *cobra.Command) {
+		if c.RunE != nil {
+			c.RunE = a.retryMoved(c.RunE)
+		}
+		for _, sub := range c.Commands() {
+			wrap(sub)
+		}
+	}
+	wrap(root)
 	return root
 }
 

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"sos/internal/replconfig"
 	"sos/internal/repldiff"
 )
@@ -59,21 +62,30 @@ func goldenViews(t *testing.T) map[string]view {
 	}
 	src := &repldiff.Version{Key: "a.txt", VersionID: "v1", ETag: "e1", Size: 3}
 	return map[string]view{
-		"iam-role-create":      roleView(seedRole()),
-		"iam-role-show":        roleWithPolicyView(labelled),
-		"iam-role-list":        rolesView([]role{seedRole(), {ID: "91390068-c386-4d9d-b0f1-951e2baa818e", Name: "readers", Description: "read only"}}),
-		"iam-role-list-empty":  rolesView(nil),
-		"iam-api-key-create":   apiKeyView(apiKey{Key: "EXO0123456789abcdef", Secret: "s3cr3t", Name: "replicator", RoleID: seedRole().ID}, seedRole().Name),
-		"iam-api-key-list":     apiKeysView([]apiKey{{Key: "EXO0123456789abcdef", Name: "replicator", RoleID: seedRole().ID}}),
-		"storage-create":       bucketView(bucketInfo{Name: "my-source", Zone: "ch-dk-2", Versioning: "Unversioned", Replication: "none"}),
-		"storage-show":         objectView(objectInfo{Path: "config.json", Bucket: "my-source", Zone: "ch-dk-2", Size: 372, LastModified: t1, ETag: "0f343b0931126a20f133d67c2b018a3b", VersionID: "0001740066612000000-ch-dk-2", ContentType: "application/json", Metadata: map[string]string{"owner": "ops", "a": "b"}, ReplicationStatus: "COMPLETED"}),
-		"storage-show-plain":   objectView(objectInfo{Path: "notes.txt", Bucket: "plain", Zone: "at-vie-1", Size: 1234, LastModified: t2, ETag: "abc", ContentType: "text/plain"}),
-		"storage-list":         objectsView(objects, listOptions{}),
-		"storage-list-version": objectsView(versions, listOptions{Versions: true}),
-		"storage-list-buckets": bucketsView([]bucketUsage{{Name: "my-destination", ZoneName: "at-vie-1", Size: 790, CreatedAt: t1}, {Name: "my-source", ZoneName: "ch-dk-2", Size: 5 << 30, CreatedAt: t2}}),
-		"storage-upload":       transfersView([]transferResult{{Local: "up/config.json", URL: "sos://my-source/config.json", Size: 372}, {Local: "up/x", URL: "sos://my-source/x", Size: 1, Error: "access denied: no"}}),
-		"versioning-status":    versioningView(versioningInfo{Bucket: "my-source", Zone: "ch-dk-2", Versioning: "Enabled"}),
-		"replication-show":     replicationConfigView(seedConfig(t)),
+		"iam-role-create":     roleView(seedRole()),
+		"iam-role-show":       roleWithPolicyView(labelled),
+		"iam-role-list":       rolesView([]role{seedRole(), {ID: "91390068-c386-4d9d-b0f1-951e2baa818e", Name: "readers", Description: "read only"}}),
+		"iam-role-list-empty": rolesView(nil),
+		"iam-api-key-create":  apiKeyView(apiKey{Key: "EXO0123456789abcdef", Secret: "s3cr3t", Name: "replicator", RoleID: seedRole().ID}, seedRole().Name),
+		"iam-api-key-list":    apiKeysView([]apiKey{{Key: "EXO0123456789abcdef", Name: "replicator", RoleID: seedRole().ID}}),
+		"storage-create": bucketView(bucketInfo{Name: "my-source", Zone: "ch-dk-2", Versioning: "Unversioned", Replication: "none",
+			ObjectOwnership: "BucketOwnerEnforced", ACL: aclFromGrants([]types.Grant{{Grantee: &types.Grantee{ID: aws.String("xxxxxxxxxxxxxxxxxxxxxxx"), Type: types.TypeCanonicalUser}, Permission: types.PermissionFullControl}})}),
+		"storage-show-bucket": bucketView(bucketInfo{Name: "my-source", Zone: "ch-dk-2", Versioning: "Enabled", Replication: "1 rule(s), role 6f00a21e-a535-4286-86c5-e81eeab3b4ff",
+			ObjectOwnership: "ObjectWriter", ACL: aclFromGrants([]types.Grant{
+				{Grantee: &types.Grantee{ID: aws.String("owner-id"), Type: types.TypeCanonicalUser}, Permission: types.PermissionFullControl},
+				{Grantee: &types.Grantee{URI: aws.String("http://acs.amazonaws.com/groups/global/AllUsers"), Type: types.TypeGroup}, Permission: types.PermissionRead},
+				{Grantee: &types.Grantee{EmailAddress: aws.String("ops@example.com"), Type: types.TypeAmazonCustomerByEmail}, Permission: types.PermissionRead},
+			}),
+			CORS: []corsRule{{AllowedOrigins: []string{"https://example.com"}, AllowedMethods: []string{"GET", "PUT"}, MaxAgeSeconds: 3000}, {AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}, ExposeHeaders: []string{"ETag"}}}}),
+		"storage-show-bucket-denied": bucketView(bucketInfo{Name: "my-destination", Zone: "at-vie-1", ObjectOwnership: notShown, Versioning: notShown, Replication: notShown}),
+		"storage-show":               objectView(objectInfo{Path: "config.json", Bucket: "my-source", Zone: "ch-dk-2", Size: 372, LastModified: t1, ETag: "0f343b0931126a20f133d67c2b018a3b", VersionID: "0001740066612000000-ch-dk-2", ContentType: "application/json", Metadata: map[string]string{"owner": "ops", "a": "b"}, ReplicationStatus: "COMPLETED"}),
+		"storage-show-plain":         objectView(objectInfo{Path: "notes.txt", Bucket: "plain", Zone: "at-vie-1", Size: 1234, LastModified: t2, ETag: "abc", ContentType: "text/plain"}),
+		"storage-list":               objectsView(objects, listOptions{}),
+		"storage-list-version":       objectsView(versions, listOptions{Versions: true}),
+		"storage-list-buckets":       bucketsView([]bucketUsage{{Name: "my-destination", ZoneName: "at-vie-1", Size: 790, CreatedAt: t1}, {Name: "my-source", ZoneName: "ch-dk-2", Size: 5 << 30, CreatedAt: t2}}),
+		"storage-upload":             transfersView([]transferResult{{Local: "up/config.json", URL: "sos://my-source/config.json", Size: 372}, {Local: "up/x", URL: "sos://my-source/x", Size: 1, Error: "access denied: no"}}),
+		"versioning-status":          versioningView(versioningInfo{Bucket: "my-source", Zone: "ch-dk-2", Versioning: "Enabled"}),
+		"replication-show":           replicationConfigView(seedConfig(t)),
 		"replication-status": replStatusView(replStatus{Bucket: "my-source", Rules: []replRuleStatus{
 			{ID: "vie1-follower", Destination: "my-destination", Status: "Enabled", Pending: 3, PendingBytes: 4096, Failed: 1, Completed: 10, OldestPendingSeconds: 192.4,
 				Failures: []replFailure{{Key: "secret.txt", VersionID: "v9", Reason: "access denied: role replication-x does not allow put-object on my-destination"}}},
@@ -171,6 +183,34 @@ func TestSeedShapes(t *testing.T) {
 	lines := strings.Split(b.String(), "\n")
 	if !strings.HasPrefix(lines[0], "┼───") || !strings.Contains(lines[1], "│ ID          │ 6f00a21e-a535-4286-86c5-e81eeab3b4ff") {
 		t.Errorf("role table does not look like the seed's:\n%s", b.String())
+	}
+}
+
+// storage create shows the rows of exo's table in the seed, in its order
+// (the seed's copy has its spaces squeezed: so are ours here).
+func TestStorageCreateLikeSeed(t *testing.T) {
+	var b bytes.Buffer
+	if err := render(&b, formatTable, goldenViews(t)["storage-create"]); err != nil {
+		t.Fatal(err)
+	}
+	seed := []string{
+		"│ STORAGE │ │", "│ Name │ my-source │", "│ Zone │ ch-dk-2 │", "│ ACL │ │",
+		"│ │ Read - │", "│ │ Write - │", "│ │ Read ACP - │", "│ │ Write ACP - │",
+		"│ │ Full Control xxxxxxxxxxxxxxxxxxxxxxx │", "│ │ │", "│ CORS │ │", "│ Object Ownership │ BucketOwnerEnforced │",
+	}
+	var got []string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(l, "│") {
+			got = append(got, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	if len(got) < len(seed) {
+		t.Fatalf("storage create shows %d rows, the seed %d:\n%s", len(got), len(seed), b.String())
+	}
+	for i, want := range seed {
+		if got[i] != want {
+			t.Errorf("row %d is %q, the seed's %q", i, got[i], want)
+		}
 	}
 }
 

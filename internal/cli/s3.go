@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/spf13/cobra"
 )
 
 // bucketRef is a bucket and the zone that holds it.
@@ -54,13 +56,20 @@ func (a *app) s3For(z zoneInfo) (*s3.Client, error) {
 }
 
 // bucket finds the zone of an existing bucket: --zone when given,
-// otherwise API v2's bucket list, otherwise asking each zone.
+// otherwise API v2's bucket list, otherwise asking each zone. When no zone
+// will say (the key may not list buckets nor HEAD this one), it guesses a
+// zone that refused; a command that then meets a redirect runs again in
+// the zone named (see retryMoved).
 func (a *app) bucket(ctx context.Context, name string) (bucketRef, error) {
 	if err := checkBucketName(name); err != nil {
 		return bucketRef{}, err
 	}
 	if a.flags.Zone != "" {
 		z, err := a.zone(ctx, a.flags.Zone)
+		return bucketRef{Name: name, Zone: z}, err
+	}
+	if zn := a.moved[name]; zn != "" {
+		z, err := a.zone(ctx, zn)
 		return bucketRef{Name: name, Zone: z}, err
 	}
 	c, err := a.client()
@@ -81,7 +90,10 @@ func (a *app) bucket(ctx context.Context, name string) (bucketRef, error) {
 	if err != nil {
 		return bucketRef{}, err
 	}
+	var refused []zoneInfo
+	var names []string
 	for _, z := range zs {
+		names = append(names, z.Name)
 		cl, err := a.s3For(z)
 		if err != nil {
 			return bucketRef{}, err
@@ -89,16 +101,55 @@ func (a *app) bucket(ctx context.Context, name string) (bucketRef, error) {
 		_, err = cl.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
 		region, status := responseRegion(err)
 		switch {
-		case err == nil, status == http.StatusForbidden && (region == "" || region == z.Name):
+		case err == nil:
 			return bucketRef{Name: name, Zone: z}, nil
-		case region != "" && region != z.Name:
-			other, zerr := a.zone(ctx, region)
-			if zerr == nil {
+		case status == http.StatusMovedPermanently && region != "" && region != z.Name:
+			if other, zerr := a.zone(ctx, region); zerr == nil {
 				return bucketRef{Name: name, Zone: other}, nil
 			}
+		case status == http.StatusForbidden:
+			refused = append(refused, z)
+		case status == http.StatusNotFound:
+		default:
+			return bucketRef{}, s3Error(err, bucketRef{Name: name, Zone: z}, "")
 		}
 	}
-	return bucketRef{}, fmt.Errorf("bucket %s not found in any zone", name)
+	if len(refused) > 0 {
+		z := refused[0]
+		if s, err := a.resolved(); err == nil {
+			for _, r := range refused {
+				if r.Name == s.Zone {
+					z = r
+				}
+			}
+		}
+		if a.guessed == nil {
+			a.guessed = map[string]bool{}
+		}
+		a.guessed[name] = true
+		return bucketRef{Name: name, Zone: z}, nil
+	}
+	return bucketRef{}, fmt.Errorf("bucket %s not found in any zone (%s)", name, strings.Join(names, ", "))
+}
+
+// retryMoved runs a command again, once, when it failed because a bucket
+// whose zone bucket() had to guess is in another zone.
+func (a *app) retryMoved(run func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		err := run(cmd, args)
+		var zr *zoneRedirect
+		if err == nil || !errors.As(err, &zr) || zr.Holder == "" || !a.guessed[zr.Bucket] || a.moved[zr.Bucket] != "" {
+			return err
+		}
+		if _, zerr := a.zone(cmd.Context(), zr.Holder); zerr != nil {
+			return err
+		}
+		if a.moved == nil {
+			a.moved = map[string]string{}
+		}
+		a.moved[zr.Bucket] = zr.Holder
+		return run(cmd, args)
+	}
 }
 
 // defaultZone is the zone for a new bucket: --zone, SOS_ZONE or the
@@ -150,6 +201,100 @@ func responseRegion(err error) (string, int) {
 	return re.Response.Header.Get("X-Amz-Bucket-Region"), re.HTTPStatusCode()
 }
 
+// zoneRedirect is the answer of a zone for a bucket that another zone
+// holds.
+type zoneRedirect struct {
+	Bucket, Asked, Holder string
+}
+
+func (e *zoneRedirect) Error() string {
+	if e.Holder == "" {
+		return fmt.Sprintf("bucket %s is not in zone %s", e.Bucket, e.Asked)
+	}
+	return fmt.Sprintf("bucket %s is in zone %s, not %s: use --zone %s", e.Bucket, e.Holder, e.Asked, e.Holder)
+}
+
+// bucketTaken is the answer to creating a bucket whose name is in use.
+type bucketTaken struct {
+	Bucket, Asked, Holder string
+}
+
+func (e *bucketTaken) Error() string {
+	switch e.Holder {
+	case "":
+		return fmt.Sprintf("the bucket name %s is already taken (bucket names are shared by all zones): choose another name", e.Bucket)
+	case e.Asked:
+		return fmt.Sprintf("bucket %s already exists in zone %s: see it with `sos storage show sos://%s`, or choose another name", e.Bucket, e.Holder, e.Bucket)
+	}
+	return fmt.Sprintf("bucket %s already exists in zone %s (bucket names are shared by all zones): choose another name, or use that bucket with --zone %s", e.Bucket, e.Holder, e.Holder)
+}
+
+var takenInZone = regexp.MustCompile(`taken in zone ([A-Za-z0-9._-]+)`)
+
+// takenError builds the error of a create that found the name taken. The
+// zone holding the bucket comes from the server's message ("the name demo
+// is taken in zone ch-dk-2"), else from BucketAlreadyOwnedByYou (this zone).
+func takenError(code, msg string, b bucketRef) *bucketTaken {
+	e := &bucketTaken{Bucket: b.Name, Asked: b.Zone.Name}
+	if m := takenInZone.FindStringSubmatch(msg); m != nil {
+		e.Holder = strings.TrimSuffix(m[1], ".")
+	} else if code == "BucketAlreadyOwnedByYou" {
+		e.Holder = b.Zone.Name
+	}
+	return e
+}
+
+var deniedRE = regexp.MustCompile(`^(?i:access denied)[:.]?\s*([a-z][a-z0-9-]*)(?: on bucket (\S+?)(?:, key (.*?))?)? is not allowed(?: \((.*)\))?\.?$`)
+
+// deniedError words a 403: the server's message says which operation on
+// which bucket was refused and why ("Access Denied: put-object on bucket
+// b, key k is not allowed (role r: no rule … matches …)."); without one
+// (HEAD has no body) the operation the CLI tried is named.
+func deniedError(msg, op, what string) error {
+	msg = strings.TrimSpace(msg)
+	if m := deniedRE.FindStringSubmatch(msg); m != nil {
+		opName, on, reason := m[1], "", m[4]
+		if m[2] != "" {
+			on = " on " + m[2]
+			if m[3] != "" {
+				on += "/" + m[3]
+			}
+		}
+		if role, rest, ok := strings.Cut(reason, ": "); ok && strings.HasPrefix(role, "role ") {
+			return fmt.Errorf("access denied: %s does not allow %s%s (%s)", role, opName, on, rest)
+		}
+		if reason != "" {
+			return fmt.Errorf("access denied: %s%s is not allowed (%s)", opName, on, reason)
+		}
+		return fmt.Errorf("access denied: %s%s is not allowed", opName, on)
+	}
+	if msg == "" || msg == "Forbidden" || strings.EqualFold(msg, "Access Denied") || strings.EqualFold(msg, "Access Denied.") {
+		if op != "" {
+			return fmt.Errorf("access denied: %s on %s is not allowed for this API key", op, what)
+		}
+		return fmt.Errorf("access denied: not allowed on sos://%s", what)
+	}
+	for _, p := range []string{"Access Denied: ", "Access Denied. ", "AccessDenied: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return fmt.Errorf("access denied: %s", msg)
+}
+
+// kebab turns an SDK operation name into sos's: HeadObject -> head-object.
+func kebab(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // s3Error turns an S3 error into words: what failed, on which bucket/zone.
 func s3Error(err error, b bucketRef, key string) error {
 	if err == nil {
@@ -163,44 +308,41 @@ func s3Error(err error, b bucketRef, key string) error {
 	if errors.As(err, &ae) {
 		code, msg = ae.ErrorCode(), ae.ErrorMessage()
 	}
+	op := ""
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		op = kebab(oe.OperationName)
+	}
 	region, status := responseRegion(err)
 	what := "sos://" + b.Name
+	target := b.Name
 	if key != "" {
 		what += "/" + key
+		target += "/" + key
 	}
 	switch {
 	case code == "NoSuchBucket" || (status == http.StatusNotFound && key == "" && code == "NotFound"):
 		return fmt.Errorf("bucket %s not found in zone %s", b.Name, b.Zone.Name)
 	case code == "PermanentRedirect" || status == http.StatusMovedPermanently:
-		if region != "" {
-			return fmt.Errorf("bucket %s is in zone %s, not %s: use --zone %s", b.Name, region, b.Zone.Name, region)
+		if region == b.Zone.Name {
+			region = ""
 		}
-		return fmt.Errorf("bucket %s is not in zone %s", b.Name, b.Zone.Name)
+		return &zoneRedirect{Bucket: b.Name, Asked: b.Zone.Name, Holder: region}
 	case code == "NoSuchKey" || code == "NotFound" || status == http.StatusNotFound && code == "":
 		return fmt.Errorf("%s not found", what)
 	case code == "NoSuchVersion":
 		return fmt.Errorf("%s: no such version", what)
 	case code == "AccessDenied" || code == "Forbidden" || status == http.StatusForbidden:
-		if msg == "" || msg == "Forbidden" {
-			msg = "not allowed on " + what
-		}
-		return fmt.Errorf("access denied: %s", msg)
+		return deniedError(msg, op, target)
 	case code == "BucketAlreadyExists" || code == "BucketAlreadyOwnedByYou":
-		if region != "" {
-			return fmt.Errorf("bucket %s already exists (in zone %s)", b.Name, region)
-		}
-		if msg != "" {
-			return fmt.Errorf("bucket %s already exists: %s", b.Name, msg)
-		}
-		return fmt.Errorf("bucket %s already exists", b.Name)
+		return takenError(code, msg, b)
 	case code != "":
 		if msg == "" {
 			msg = code
 		}
 		return fmt.Errorf("%s: %s (%s)", what, msg, code)
 	}
-	var oe *smithy.OperationError
-	if errors.As(err, &oe) {
+	if oe != nil {
 		err = oe.Err
 	}
 	var ue *url.Error
@@ -253,7 +395,7 @@ func (a *app) s3Raw(ctx context.Context, b bucketRef, method, subresource string
 	if res.StatusCode/100 == 2 {
 		return data, nil
 	}
-	return nil, rawS3Error(res, data, b)
+	return nil, rawS3Error(res, data, b, kebab(strings.ToLower(method[:1])+strings.ToLower(method[1:]))+"-bucket-"+subresource)
 }
 
 // rawError is an S3 error answer read without the SDK.
@@ -265,7 +407,7 @@ type rawError struct {
 
 func (e *rawError) Error() string { return e.Code + ": " + e.Message }
 
-func rawS3Error(res *http.Response, data []byte, b bucketRef) error {
+func rawS3Error(res *http.Response, data []byte, b bucketRef, op string) error {
 	var x struct {
 		Code    string `xml:"Code"`
 		Message string `xml:"Message"`
@@ -286,13 +428,12 @@ func rawS3Error(res *http.Response, data []byte, b bucketRef) error {
 	case x.Code == "NoSuchBucket" || res.StatusCode == http.StatusNotFound && x.Code == "":
 		return fmt.Errorf("bucket %s not found in zone %s", b.Name, b.Zone.Name)
 	case res.StatusCode == http.StatusMovedPermanently || x.Code == "PermanentRedirect":
-		return fmt.Errorf("bucket %s is in zone %s, not %s: use --zone %s", b.Name, region, b.Zone.Name, region)
-	case res.StatusCode == http.StatusForbidden:
-		msg := x.Message
-		if msg == "" {
-			msg = "not allowed on sos://" + b.Name
+		if region == b.Zone.Name {
+			region = ""
 		}
-		return fmt.Errorf("access denied: %s", msg)
+		return &zoneRedirect{Bucket: b.Name, Asked: b.Zone.Name, Holder: region}
+	case res.StatusCode == http.StatusForbidden:
+		return deniedError(x.Message, op, b.Name)
 	}
 	if x.Message == "" {
 		x.Message = strings.TrimSpace(string(data))

@@ -32,45 +32,6 @@ func (a *app) storageCommand() *cobra.Command {
 	)
 }
 
-// bucketInfo is what `storage create` and `storage show sos://bucket` show.
-type bucketInfo struct {
-	Name        string `json:"name"`
-	Zone        string `json:"zone"`
-	Versioning  string `json:"versioning"`
-	Replication string `json:"replication"`
-}
-
-func bucketView(b bucketInfo) record {
-	return record{Title: "STORAGE", JSON: b, Fields: []field{
-		{Key: "Name", Value: b.Name},
-		{Key: "Zone", Value: b.Zone},
-		{Key: "Versioning", Value: b.Versioning},
-		{Key: "Replication", Value: b.Replication},
-	}}
-}
-
-func (a *app) bucketInfo(ctx context.Context, b bucketRef) (bucketInfo, error) {
-	cl, err := a.s3For(b.Zone)
-	if err != nil {
-		return bucketInfo{}, err
-	}
-	info := bucketInfo{Name: b.Name, Zone: b.Zone.Name, Versioning: "Unversioned", Replication: "none"}
-	v, err := cl.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(b.Name)})
-	if err != nil {
-		return info, s3Error(err, b, "")
-	}
-	if v.Status != "" {
-		info.Versioning = string(v.Status)
-	}
-	data, err := a.s3Raw(ctx, b, "GET", "replication", nil, "")
-	if err == nil {
-		if cfg, perr := parseReplicationXML(data); perr == nil {
-			info.Replication = fmt.Sprintf("%d rule(s), role %s", len(cfg.Rules), cfg.Role)
-		}
-	}
-	return info, nil
-}
-
 func (a *app) storageCreateCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "create [--zone ZONE] BUCKET",
@@ -671,8 +632,22 @@ func (a *app) parallelEach(ctx context.Context, n int, fn func(ctx context.Conte
 	case 1:
 		return failed[0]
 	}
-	for _, err := range failed {
-		a.warnf("sos: %v", err)
-	}
-	return fmt.Errorf("%d of %d failed", len(failed), n)
+	return &manyErrors{errs: failed, n: n}
 }
+
+// manyErrors is the failures of several parallel steps, one per line.
+type manyErrors struct {
+	errs []error
+	n    int
+}
+
+func (e *manyErrors) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d failed:", len(e.errs), e.n)
+	for _, err := range e.errs {
+		b.WriteString("\n  " + err.Error())
+	}
+	return b.String()
+}
+
+func (e *manyErrors) Unwrap() []error { return e.errs }

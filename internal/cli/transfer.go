@@ -239,6 +239,7 @@ func (a *app) storageDownloadCommand() *cobra.Command {
 				return err
 			}
 			var objects []listEntry
+			var fetched *s3.GetObjectOutput
 			if recursive {
 				prefix := src.Key
 				objects, err = listObjects(ctx, cl, b, prefix, false)
@@ -258,11 +259,15 @@ func (a *app) storageDownloadCommand() *cobra.Command {
 					return fmt.Errorf("no objects under %s", src)
 				}
 			} else {
-				h, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b.Name), Key: aws.String(src.Key)})
+				// GET at once (no HEAD first: a role may allow get-object
+				// only); the body is read below.
+				res, err := cl.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.Name), Key: aws.String(src.Key)})
 				if err != nil {
 					return s3Error(err, b, src.Key)
 				}
-				objects = []listEntry{{Key: src.Key, Size: aws.ToInt64(h.ContentLength)}}
+				defer res.Body.Close()
+				fetched = res
+				objects = []listEntry{{Key: src.Key, Size: aws.ToInt64(res.ContentLength)}}
 			}
 			items, err := planDownload(src, objects, dest, destIsDir, recursive)
 			if err != nil {
@@ -289,7 +294,11 @@ func (a *app) storageDownloadCommand() *cobra.Command {
 				merr := os.MkdirAll(filepath.Dir(it.Local), 0o755)
 				mkdirMu.Unlock()
 				err := merr
-				if err == nil {
+				switch {
+				case err != nil:
+				case fetched != nil:
+					err = writeAtomically(it.Local, fetched.Body, fp)
+				default:
 					err = downloadFile(ctx, cl, b, it, fp)
 				}
 				fp.finish(path.Base(it.Key), err)
