@@ -68,6 +68,7 @@ func (f *fakeRepl) Retry(ctx context.Context, bucket string) (int, error)  { ret
 
 type env struct {
 	t       *testing.T
+	zone    string
 	srv     *httptest.Server
 	authz   *iam.Authorizer
 	tempKey []byte
@@ -86,6 +87,12 @@ func mustPolicy(t *testing.T, doc string) *iam.Policy {
 }
 
 func newEnv(t *testing.T, withRepl bool) *env {
+	t.Helper()
+	return newZoneEnv(t, zone, withRepl)
+}
+
+// newZoneEnv serves the S3 API of zone name over a real object service.
+func newZoneEnv(t *testing.T, zone string, withRepl bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -116,7 +123,7 @@ func newEnv(t *testing.T, withRepl bool) *env {
 		},
 		Keys: []iam.APIKey{{Key: readerKey, Name: "reader", Secret: readerSec, RoleID: readerRole}},
 	})
-	e := &env{t: t, authz: authz, tempKey: tempKey, logger: logger}
+	e := &env{t: t, zone: zone, authz: authz, tempKey: tempKey, logger: logger}
 	opts := s3api.Options{
 		Zone: zone, Objects: svc, Auth: authz,
 		Locator: locator{"elsewhere": {"at-vie-1", "http://127.0.0.1:9002"}},
@@ -140,7 +147,7 @@ func newEnv(t *testing.T, withRepl bool) *env {
 
 func (e *env) client(key, secret, token string, mods ...func(*s3.Options)) *s3.Client {
 	o := s3.Options{
-		Region:           zone,
+		Region:           e.zone,
 		BaseEndpoint:     aws.String(e.srv.URL),
 		UsePathStyle:     true,
 		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, token),
@@ -167,7 +174,7 @@ func (e *env) raw(method, path string, body []byte, hdr map[string]string, key, 
 		sum := sha256.Sum256(body)
 		ph := hex.EncodeToString(sum[:])
 		req.Header.Set("X-Amz-Content-Sha256", ph)
-		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret, SessionToken: hdr["X-Amz-Security-Token"]}, req, ph, "s3", zone, time.Now()); err != nil {
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret, SessionToken: hdr["X-Amz-Security-Token"]}, req, ph, "s3", e.zone, time.Now()); err != nil {
 			e.t.Fatal(err)
 		}
 	}

@@ -56,6 +56,8 @@ var errorTable = []struct {
 	{object.ErrInvalidRequest, s3err.InvalidRequest},
 	{object.ErrReplicationConfigNotFound, s3err.ReplicationConfigurationNotFoundError},
 	{object.ErrInvalidStorageState, s3err.InvalidBucketState},
+	{object.ErrMetadataTooLarge, s3err.MetadataTooLarge},
+	{object.ErrMalformedPartList, s3err.MalformedXML},
 
 	// SigV4. The body errors come first: they surface through object
 	// service calls that read the body.
@@ -93,6 +95,16 @@ var errorTable = []struct {
 	{errReadBody, s3err.IncompleteBody},
 }
 
+// errorWithHeaders is an error whose response also carries headers, such
+// as the ETag and Last-Modified of a 304 Not Modified.
+type errorWithHeaders struct {
+	err error
+	hdr http.Header
+}
+
+func (e *errorWithHeaders) Error() string { return e.err.Error() }
+func (e *errorWithHeaders) Unwrap() error { return e.err }
+
 // toS3Error turns any error into the S3 error to send. ok is false for an
 // error the table does not know (an internal error).
 func toS3Error(err error) (*s3err.Error, bool) {
@@ -114,6 +126,10 @@ func toS3Error(err error) (*s3err.Error, bool) {
 			var xe *xml.SyntaxError
 			if errors.As(err, &xe) {
 				e.Message = sentence(err.Error())
+			}
+			var ce *object.ConditionError
+			if errors.As(err, &ce) {
+				e.Message, e.Condition = m.code.Message(), ce.Header
 			}
 			return e, true
 		}
@@ -172,6 +188,25 @@ func (h *Handler) writeError(req *request, err error) {
 	e.Resource = req.r.URL.Path
 	for _, k := range []string{"Content-Length", "Content-Range", "Content-Type", "Etag", "Last-Modified", "Accept-Ranges"} {
 		hdr.Del(k)
+	}
+	var wh *errorWithHeaders
+	if errors.As(err, &wh) {
+		for k, vs := range wh.hdr {
+			hdr[k] = vs
+		}
+	}
+	// A GET or HEAD that hit a delete marker says so, as S3 does: 404 with
+	// the marker's version, or 405 (by version ID) with Allow: DELETE.
+	var dm *object.DeleteMarkerError
+	if errors.As(err, &dm) {
+		hdr.Set("X-Amz-Delete-Marker", "true")
+		setVersionHeader(hdr, dm.Info.VersionID)
+		if errors.Is(dm.Err, object.ErrMethodNotAllowed) {
+			hdr.Set("Allow", "DELETE")
+			if !dm.Info.LastModified.IsZero() {
+				hdr.Set("Last-Modified", dm.Info.LastModified.UTC().Format(http.TimeFormat))
+			}
+		}
 	}
 	if e.Code == s3err.NotModified || req.r.Method == http.MethodHead {
 		w.WriteHeader(e.Status)

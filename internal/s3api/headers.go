@@ -111,7 +111,9 @@ func contentMD5(r *http.Request) ([]byte, error) {
 }
 
 // attrsFromHeaders reads the content headers and x-amz-meta-* of a write.
-func attrsFromHeaders(h http.Header) (meta.Attrs, error) {
+// The object service enforces the size limit of user metadata
+// (object.ErrMetadataTooLarge).
+func attrsFromHeaders(h http.Header) meta.Attrs {
 	a := meta.Attrs{
 		ContentType:        h.Get("Content-Type"),
 		CacheControl:       h.Get("Cache-Control"),
@@ -120,7 +122,6 @@ func attrsFromHeaders(h http.Header) (meta.Attrs, error) {
 		ContentLanguage:    h.Get("Content-Language"),
 		Expires:            h.Get("Expires"),
 	}
-	size := 0
 	for name, vals := range h {
 		lower := strings.ToLower(name)
 		m, ok := strings.CutPrefix(lower, "x-amz-meta-")
@@ -132,13 +133,8 @@ func attrsFromHeaders(h http.Header) (meta.Attrs, error) {
 		}
 		v := strings.Join(vals, ",")
 		a.UserMeta[m] = v
-		size += len(m) + len(v)
 	}
-	if size > object.MaxUserMetaSize {
-		return a, s3err.New(s3err.MetadataTooLarge, fmt.Sprintf(
-			"Your metadata headers (x-amz-meta-*) hold %d bytes; at most %d are allowed.", size, object.MaxUserMetaSize))
-	}
-	return a, nil
+	return a
 }
 
 // stripAWSChunked removes the aws-chunked token from Content-Encoding: it

@@ -92,7 +92,9 @@ func (h *Handler) listObjectsV1(req *request) error {
 		Delimiter: enc(in.Delimiter), EncodingType: et, IsTruncated: out.IsTruncated,
 		Contents: objectEntries(out.Objects, enc, true), CommonPrefixes: prefixEntries(out.CommonPrefixes, enc),
 	}
-	if out.IsTruncated {
+	if out.IsTruncated && in.Delimiter != "" {
+		// S3 sends NextMarker only with a delimiter; without one the
+		// client resumes from the last key.
 		res.NextMarker = enc(out.NextMarker)
 	}
 	return writeXML(req.w, res)

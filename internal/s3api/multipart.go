@@ -11,10 +11,7 @@ import (
 
 func (h *Handler) createUpload(req *request) error {
 	hd := req.r.Header
-	attrs, err := attrsFromHeaders(hd)
-	if err != nil {
-		return err
-	}
+	attrs := attrsFromHeaders(hd)
 	tags, err := tagsFromHeader(hd.Get("X-Amz-Tagging"))
 	if err != nil {
 		return err

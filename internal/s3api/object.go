@@ -24,10 +24,7 @@ func bodySize(req *request) int64 {
 
 func (h *Handler) putObject(req *request) error {
 	hd := req.r.Header
-	attrs, err := attrsFromHeaders(hd)
-	if err != nil {
-		return err
-	}
+	attrs := attrsFromHeaders(hd)
 	tags, err := tagsFromHeader(hd.Get("X-Amz-Tagging"))
 	if err != nil {
 		return err
@@ -150,6 +147,23 @@ func objectHeaders(w http.Header, info object.ObjectInfo) {
 	}
 }
 
+// validatorHeaders are the headers S3 sends with a 304 Not Modified or a
+// 412 Precondition Failed of a GET or HEAD: what the client compares with
+// its copy (RFC 9110 15.4.5).
+func validatorHeaders(info object.ObjectInfo) http.Header {
+	h := http.Header{}
+	h.Set("ETag", quoteETag(info.ETag))
+	h.Set("Last-Modified", info.LastModified.UTC().Format(http.TimeFormat))
+	setVersionHeader(h, info.VersionID)
+	if v := info.Attrs.CacheControl; v != "" {
+		h.Set("Cache-Control", v)
+	}
+	if v := info.Attrs.Expires; v != "" {
+		h.Set("Expires", v)
+	}
+	return h
+}
+
 // responseOverrides applies the response-* query parameters of GET.
 var responseOverrides = []struct{ param, header string }{
 	{"response-content-type", "Content-Type"},
@@ -172,10 +186,8 @@ func (h *Handler) getOrHead(req *request, head bool) error {
 		out, err = h.objects.GetObject(req.r.Context(), in)
 	}
 	if err != nil {
-		if errors.Is(err, object.ErrMethodNotAllowed) {
-			req.w.Header().Set("X-Amz-Delete-Marker", "true")
-			setVersionHeader(req.w.Header(), in.VersionID)
-			req.w.Header().Set("Allow", "DELETE")
+		if (errors.Is(err, object.ErrNotModified) || errors.Is(err, object.ErrPreconditionFailed)) && out.Info.ETag != "" {
+			return &errorWithHeaders{err: err, hdr: validatorHeaders(out.Info)}
 		}
 		return err
 	}
@@ -316,9 +328,7 @@ func (h *Handler) copyObject(req *request) error {
 	case "", "COPY":
 	case "REPLACE":
 		in.ReplaceMetadata = true
-		if in.Attrs, err = attrsFromHeaders(hd); err != nil {
-			return err
-		}
+		in.Attrs = attrsFromHeaders(hd)
 	default:
 		return s3err.New(s3err.InvalidArgument, "Unknown metadata directive "+clip(d)+": use COPY or REPLACE.")
 	}
