@@ -307,3 +307,36 @@ func s3Get(t *testing.T, d *server.Dev, path string) string {
 	}
 	return string(b)
 }
+
+func TestPrepareMeasureTwice(t *testing.T) {
+	d := startDev(t)
+	ctx := context.Background()
+	o := devOptions(d)
+	o.Bucket, o.Op, o.Size, o.Concurrency, o.Keys = "load-twice", load.OpMixed, 300, 3, 4
+	r, err := load.Prepare(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Measure(ctx, 0, 0); err == nil {
+		t.Fatal("Measure without a bound succeeded")
+	}
+	if _, err := r.Measure(ctx, time.Second, 5); err == nil {
+		t.Fatal("Measure with two bounds succeeded")
+	}
+	var puts int64
+	for range 2 {
+		res, err := r.Measure(ctx, 0, 12)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Total.Errors != 0 || res.Total.Ops != 12 {
+			t.Fatalf("%+v", res)
+		}
+		puts += res.Put.Ops
+	}
+	// The 4 GET objects plus every PUT, none overwritten by the second round.
+	if got := len(listKeys(t, d, "load-twice")); int64(got) != 4+puts {
+		t.Fatalf("bucket holds %d objects, want %d", got, 4+puts)
+	}
+}

@@ -65,7 +65,7 @@ type Options struct {
 	// Default 1.
 	Concurrency int
 	// Duration bounds the measured run by time. Exactly one of Duration
-	// and Ops must be set.
+	// and Ops must be set for Run; Prepare ignores both.
 	Duration time.Duration
 	// Ops bounds the measured run by the number of operations.
 	Ops int64
@@ -80,6 +80,17 @@ type Options struct {
 	Prefix string
 	// Client sends the requests; nil makes one with NewTransport.
 	Client *http.Client
+}
+
+// checkBound checks that exactly one of d and ops bounds a run.
+func checkBound(d time.Duration, ops int64) error {
+	if d < 0 || ops < 0 {
+		return errors.New("load: duration and number of operations must be positive")
+	}
+	if (d > 0) == (ops > 0) {
+		return errors.New("load: set exactly one of a duration and a number of operations")
+	}
+	return nil
 }
 
 func (o *Options) normalize() error {
@@ -112,11 +123,8 @@ func (o *Options) normalize() error {
 	if o.Concurrency < 0 || o.Concurrency > 10000 {
 		return fmt.Errorf("load: concurrency %d: want 1 to 10000", o.Concurrency)
 	}
-	if (o.Duration > 0) == (o.Ops > 0) {
-		return errors.New("load: set exactly one of a duration and a number of operations")
-	}
-	if o.Duration < 0 || o.Ops < 0 {
-		return errors.New("load: duration and number of operations must be positive")
+	if err := checkBound(o.Duration, o.Ops); err != nil {
+		return err
 	}
 	if o.Op == "" {
 		o.Op = OpPut

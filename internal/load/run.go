@@ -23,46 +23,94 @@ import (
 // is for bad options, a bucket that cannot be created, a failed prefill or
 // a cancelled ctx.
 func Run(ctx context.Context, o Options) (Result, error) {
-	if err := o.normalize(); err != nil {
+	if err := checkBound(o.Duration, o.Ops); err != nil {
 		return Result{}, err
 	}
+	r, err := Prepare(ctx, o)
+	if err != nil {
+		return Result{}, err
+	}
+	defer r.Close()
+	return r.Measure(ctx, o.Duration, o.Ops)
+}
+
+// Runner is a prepared load: bucket created, GET objects written. It may
+// measure several times (a benchmark's rounds) without preparing again.
+type Runner struct {
+	o      Options
+	c      *client
+	prefix string
+	tr     *http.Transport // ours to close, nil when the caller gave a Client
+	runs   int
+}
+
+// Prepare checks o (Duration and Ops are not needed), creates the bucket
+// when needed and writes the objects that GETs read.
+func Prepare(ctx context.Context, o Options) (*Runner, error) {
+	o.Duration, o.Ops = 0, 1 // bounds are given to Measure
+	if err := o.normalize(); err != nil {
+		return nil, err
+	}
+	o.Ops = 0
+	r := &Runner{o: o}
 	hc := o.Client
 	if hc == nil {
-		tr := NewTransport(o.Concurrency)
-		defer tr.CloseIdleConnections()
-		hc = &http.Client{Transport: tr}
+		r.tr = NewTransport(o.Concurrency)
+		hc = &http.Client{Transport: r.tr}
 	}
 	body := make([]byte, o.Size)
 	if _, err := rand.Read(body); err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	c := &client{
+	r.c = &client{
 		hc:     hc,
 		creds:  sigv4.Credentials{AccessKey: o.AccessKey, Secret: o.Secret},
 		region: o.Region,
 		base:   o.Endpoint + "/" + o.Bucket,
 		body:   body,
 	}
-	c.bodyHash = sigv4.UnsignedPayload
+	r.c.bodyHash = sigv4.UnsignedPayload
 	if o.Payload == PayloadSHA256 {
 		sum := sha256.Sum256(body)
-		c.bodyHash = hex.EncodeToString(sum[:])
+		r.c.bodyHash = hex.EncodeToString(sum[:])
 	}
-	if err := c.ensureBucket(ctx); err != nil {
-		return Result{}, err
+	if err := r.c.ensureBucket(ctx); err != nil {
+		r.Close()
+		return nil, err
 	}
 	var runID [4]byte
 	_, _ = rand.Read(runID[:])
-	prefix := o.Prefix + hex.EncodeToString(runID[:]) + "/"
+	r.prefix = o.Prefix + hex.EncodeToString(runID[:]) + "/"
 	if o.Op != OpPut {
-		if err := prefill(ctx, c, o, prefix); err != nil {
-			return Result{}, err
+		if err := prefill(ctx, r.c, o, r.prefix); err != nil {
+			r.Close()
+			return nil, err
 		}
+	}
+	return r, nil
+}
+
+// Measure runs the load until d has passed or ops operations are done
+// (exactly one of them non-zero) and returns what it measured. PUT keys
+// are new in every Measure.
+func (r *Runner) Measure(ctx context.Context, d time.Duration, ops int64) (Result, error) {
+	if err := checkBound(d, ops); err != nil {
+		return Result{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	return measure(ctx, c, o, prefix), nil
+	o := r.o
+	o.Duration, o.Ops = d, ops
+	r.runs++
+	return measure(ctx, r.c, o, r.prefix, "put"+strconv.Itoa(r.runs)+"/"), nil
+}
+
+// Close releases the Runner's idle connections.
+func (r *Runner) Close() {
+	if r.tr != nil {
+		r.tr.CloseIdleConnections()
+	}
 }
 
 // getKey names the i-th object that GETs read.
@@ -123,7 +171,7 @@ type worker struct {
 	put, get recorder
 }
 
-func measure(ctx context.Context, c *client, o Options, prefix string) Result {
+func measure(ctx context.Context, c *client, o Options, prefix, putDir string) Result {
 	workers := make([]worker, o.Concurrency)
 	var remaining atomic.Int64
 	remaining.Store(o.Ops)
@@ -141,7 +189,7 @@ func measure(ctx context.Context, c *client, o Options, prefix string) Result {
 				wk.get.lat = make([]time.Duration, 0, per)
 			}
 			rng := mrand.New(mrand.NewPCG(uint64(w), uint64(start.UnixNano())))
-			putPrefix := prefix + "put/" + strconv.Itoa(w) + "/"
+			putPrefix := prefix + putDir + strconv.Itoa(w) + "/"
 			keyBuf := make([]byte, 0, len(putPrefix)+20)
 			for seq := 0; ; seq++ {
 				if ctx.Err() != nil {
