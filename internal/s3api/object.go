@@ -186,8 +186,13 @@ func (h *Handler) getOrHead(req *request, head bool) error {
 		out, err = h.objects.GetObject(req.r.Context(), in)
 	}
 	if err != nil {
-		if (errors.Is(err, object.ErrNotModified) || errors.Is(err, object.ErrPreconditionFailed)) && out.Info.ETag != "" {
+		switch {
+		case out.Info.ETag == "":
+		case errors.Is(err, object.ErrNotModified), errors.Is(err, object.ErrPreconditionFailed):
 			return &errorWithHeaders{err: err, hdr: validatorHeaders(out.Info)}
+		case errors.Is(err, object.ErrInvalidRange):
+			// RFC 9110 15.5.17: a 416 tells the current length.
+			return &errorWithHeaders{err: err, hdr: http.Header{"Content-Range": {fmt.Sprintf("bytes */%d", out.Info.Size)}}}
 		}
 		return err
 	}

@@ -92,6 +92,11 @@ func TestConditionalResponsesCarryValidators(t *testing.T) {
 		t.Fatalf("copy 412 without the condition: %s", body)
 	}
 
+	// 416 tells the object's length.
+	_, err = e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("cond"), Key: aws.String("k"), Range: aws.String("bytes=100-")})
+	wantCode(t, err, "InvalidRange")
+	wantHeaders(t, "416", httpErr(t, err).Header, map[string]string{"Content-Range": "bytes */11", "ETag": ""})
+
 	// An unversioned bucket shows no version ID.
 	e.mkBucket("plain", false)
 	p := e.put("plain", "k", "x")
