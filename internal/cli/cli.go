@@ -255,6 +255,9 @@ func (a *app) zone(ctx context.Context, name string) (zoneInfo, error) {
 	return zoneInfo{}, usagef("unknown zone %q (zones: %s)", name, strings.Join(names, ", "))
 }
 
+// termSize is the size of the terminal f.
+func termSize(f *os.File) (cols, rows int, err error) { return term.GetSize(int(f.Fd())) }
+
 // isTerminal reports whether w is a terminal.
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)

@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
+	"unicode/utf8"
 )
 
 // counter receives the number of bytes moved by a transfer.
@@ -59,17 +60,31 @@ func (w countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// progress shows transfers on a terminal: one bar per file for a single
-// file, a total bar with a line per finished file for several. When off
-// (output is not a terminal) it shows nothing.
+// progress shows transfers on a terminal as exo does, one line per file:
+//
+//	config.json [=================>------] 372.00 b / 418.00 b | 0s
+//
+// and, for several files, a total line under them. Lines of files in
+// flight are redrawn in place (ANSI cursor moves); a finished file's line
+// stays. When off (output is not a terminal) it shows nothing.
 type progress struct {
-	on    bool
-	w     io.Writer
-	mu    sync.Mutex
-	total *progressbar.ProgressBar
-	multi bool
-	files int
-	done  int
+	on        bool
+	w         io.Writer
+	width     int // terminal columns
+	nameWidth int
+	sizeWidth int // of the widest size, to align the bars
+	start     time.Time
+
+	mu       sync.Mutex
+	live     []*fileProgress // in flight, drawn under the finished lines
+	done     []*fileProgress // finished since the last draw
+	drawn    int             // lines of the live area on screen
+	total    *fileProgress   // nil for one file
+	files    int
+	finished int
+	ticker   *time.Ticker
+	stopped  chan struct{}
+	closed   bool
 }
 
 type progressOptions struct {
@@ -77,105 +92,240 @@ type progressOptions struct {
 	W     io.Writer // where bars go
 	Files int       // number of files
 	Bytes int64     // total size
-	Verb  string    // "upload" or "download"
+	Names []string  // the names shown, to align the bars (optional)
+	Sizes []int64   // the files' sizes, to align the bars (optional)
 }
 
+const (
+	maxNameWidth   = 40
+	progressPeriod = 150 * time.Millisecond
+)
+
 func newProgress(o progressOptions) *progress {
-	p := &progress{on: o.On, w: o.W, multi: o.Files > 1, files: o.Files}
-	if p.on && p.multi {
-		// One more unit per file, added when the file is finished, so that
-		// the bar completes after the last file's line, not before.
-		p.total = newBar(p.w, o.Bytes+int64(o.Files), fmt.Sprintf("%s 0/%d files", o.Verb, o.Files))
+	p := &progress{on: o.On, w: o.W, files: o.Files, width: termWidth(o.W), start: time.Now()}
+	if !p.on {
+		return p
 	}
+	for _, n := range o.Names {
+		p.nameWidth = max(p.nameWidth, min(maxNameWidth, utf8.RuneCountInString(n)))
+	}
+	for _, n := range o.Sizes {
+		p.sizeWidth = max(p.sizeWidth, len(byteCount(n)))
+	}
+	if o.Files > 1 {
+		p.sizeWidth = max(p.sizeWidth, len(byteCount(o.Bytes)))
+		p.total = &fileProgress{p: p, size: o.Bytes, start: p.start}
+		p.nameWidth = max(p.nameWidth, utf8.RuneCountInString(p.totalName()))
+	}
+	p.ticker = time.NewTicker(progressPeriod)
+	p.stopped = make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-p.ticker.C:
+				p.mu.Lock()
+				p.draw()
+				p.mu.Unlock()
+			case <-p.stopped:
+				return
+			}
+		}
+	}()
 	return p
 }
 
-func newBar(w io.Writer, size int64, desc string) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(size,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription(desc),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionShowCount(),
-		progressbar.OptionUseIECUnits(true),
-		progressbar.OptionSetWidth(40),
-		progressbar.OptionShowElapsedTimeOnFinish(),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-		progressbar.OptionUseANSICodes(true),
-	)
+// termWidth is the width of the terminal w is, 100 when unknown.
+func termWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok {
+		if cols, _, err := termSize(f); err == nil && cols >= 40 {
+			return cols
+		}
+	}
+	return 100
+}
+
+func (p *progress) totalName() string {
+	return fmt.Sprintf("Total %d/%d", p.finished, p.files)
 }
 
 // fileProgress counts one file's bytes.
 type fileProgress struct {
-	p    *progress
-	bar  *progressbar.ProgressBar
-	size int64
-	n    atomic.Int64
+	p      *progress
+	name   string
+	size   int64
+	n      atomic.Int64
+	start  time.Time
+	end    time.Time
+	failed bool
 }
 
 // file starts showing one file.
 func (p *progress) file(name string, size int64) *fileProgress {
-	f := &fileProgress{p: p, size: size}
-	if p.on && !p.multi {
-		f.bar = newBar(p.w, size, name)
+	f := &fileProgress{p: p, name: name, size: size, start: time.Now()}
+	if !p.on {
+		return f
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.live = append(p.live, f)
+	p.draw()
 	return f
 }
 
 func (f *fileProgress) add(n int64) {
-	if !f.p.on {
+	if !f.p.on || n <= 0 {
 		return
 	}
 	// Retries may resend bytes: never count past the file's size.
-	before := f.n.Load()
-	after := f.n.Add(n)
-	if after > f.size {
-		n = max(0, f.size-before)
-	}
-	if n <= 0 {
-		return
-	}
-	f.p.mu.Lock()
-	defer f.p.mu.Unlock()
-	if f.bar != nil {
-		_ = f.bar.Add64(n)
-	}
-	if f.p.total != nil {
-		_ = f.p.total.Add64(n)
+	for {
+		cur := f.n.Load()
+		next := min(f.size, cur+n)
+		if next == cur || f.n.CompareAndSwap(cur, next) {
+			if f.p.total != nil {
+				f.p.total.n.Add(next - cur)
+			}
+			return
+		}
 	}
 }
 
-// finish ends a file: a line for it under a total bar, the rest of the bar
-// for an empty file.
-func (f *fileProgress) finish(name string, err error) {
-	if !f.p.on {
+// finish ends a file: its line is drawn one last time and stays.
+func (f *fileProgress) finish(_ string, err error) {
+	p := f.p
+	if !p.on {
 		return
 	}
-	p := f.p
+	if err == nil {
+		f.add(f.size - f.n.Load())
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err == nil {
-		if rest := f.size - f.n.Load(); rest > 0 {
-			if f.bar != nil {
-				_ = f.bar.Add64(rest)
-			}
-			if p.total != nil {
-				_ = p.total.Add64(rest)
-			}
-		}
-		if f.bar != nil && f.size == 0 {
-			_ = f.bar.Finish()
+	f.end, f.failed = time.Now(), err != nil
+	for i, l := range p.live {
+		if l == f {
+			p.live = append(p.live[:i], p.live[i+1:]...)
+			break
 		}
 	}
+	p.done = append(p.done, f)
+	p.finished++
+	if p.finished == p.files && p.total != nil {
+		p.total.end = f.end
+	}
+	p.draw()
+	if p.finished == p.files {
+		p.stop()
+	}
+}
+
+// close stops redrawing (when some files never finished).
+func (p *progress) close() {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.draw()
+	p.stop()
+}
+
+func (p *progress) stop() {
+	if p.closed {
+		return
+	}
+	p.closed = true
+	p.ticker.Stop()
+	close(p.stopped)
+}
+
+// draw rewrites the live area: finished lines first (they stay), then the
+// files in flight and the total. Called with p.mu held.
+func (p *progress) draw() {
+	if p.closed {
+		return
+	}
+	var b strings.Builder
+	if p.drawn > 0 {
+		fmt.Fprintf(&b, "\x1b[%dA", p.drawn)
+	}
+	line := func(f *fileProgress, name string) {
+		b.WriteString("\r\x1b[2K" + p.line(f, name) + "\n")
+	}
+	for _, f := range p.done {
+		line(f, f.name)
+	}
+	p.done = p.done[:0]
+	for _, f := range p.live {
+		line(f, f.name)
+	}
+	p.drawn = len(p.live)
 	if p.total != nil {
-		p.done++
-		_ = p.total.Clear()
-		status := "done"
-		if err != nil {
-			status = "FAILED"
-		}
-		fmt.Fprintf(p.w, "%s  %s  %s\n", name, humanSize(f.size), status)
-		p.total.Describe(fmt.Sprintf("%d/%d files", p.done, p.files))
-		_ = p.total.Add64(1)
+		line(p.total, p.totalName())
+		p.drawn++
 	}
+	_, _ = io.WriteString(p.w, b.String())
+}
+
+func (p *progress) line(f *fileProgress, name string) string {
+	end := f.end
+	if end.IsZero() {
+		end = time.Now()
+	}
+	l := barLine(barState{Name: name, NameWidth: p.nameWidth, Done: f.n.Load(), Size: f.size, Elapsed: end.Sub(f.start), Width: p.width, SizeWidth: p.sizeWidth})
+	if f.failed {
+		l += " FAILED"
+	}
+	return l
+}
+
+// barState is what one progress line shows.
+type barState struct {
+	Name       string
+	NameWidth  int
+	Done, Size int64
+	Elapsed    time.Duration
+	Width      int // columns of the whole line
+	SizeWidth  int // sizes are right-aligned to this width (optional)
+}
+
+// barLine formats one progress line as exo does:
+// "config.json [=====>----] 372.00 b / 418.00 b | 0s".
+func barLine(s barState) string {
+	name := s.Name
+	if r := []rune(name); len(r) > maxNameWidth {
+		name = "…" + string(r[len(r)-maxNameWidth+1:])
+	}
+	name = pad(name, s.NameWidth)
+	total := byteCount(s.Size)
+	count := byteCount(s.Done)
+	w := max(s.SizeWidth, len(total))
+	count = strings.Repeat(" ", max(0, w-len(count))) + count + " / " + strings.Repeat(" ", max(0, w-len(total))) + total
+	elapsed := s.Elapsed.Round(time.Second).String()
+	// name + " [" + bar + "] " + count + " | " + elapsed (room for 5).
+	barW := s.Width - runeLen(name) - 2 - 2 - len(count) - 3 - max(5, len(elapsed))
+	barW = max(10, barW)
+	filled := barW
+	if s.Size > 0 {
+		filled = int(int64(barW) * min(s.Done, s.Size) / s.Size)
+	}
+	bar := strings.Repeat("=", filled)
+	if filled < barW {
+		if filled > 0 {
+			bar = bar[:filled-1] + ">"
+		}
+		bar += strings.Repeat("-", barW-filled)
+	}
+	return name + " [" + bar + "] " + count + " | " + elapsed
+}
+
+// byteCount formats a size as exo's bars: "372.00 b", "1.50 MiB".
+func byteCount(n int64) string {
+	units := []string{"b", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	v := float64(n)
+	u := 0
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
+	}
+	return fmt.Sprintf("%.2f %s", v, units[u])
 }

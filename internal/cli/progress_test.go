@@ -6,9 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMain lets the test binary play a transfer (progressHelper) so that
@@ -32,7 +34,16 @@ func progressHelper(files []string) int {
 		}
 		total += fi.Size()
 	}
-	pg := newProgress(progressOptions{On: isTerminal(os.Stderr), W: os.Stderr, Files: len(files), Bytes: total, Verb: "download"})
+	names := make([]string, len(files))
+	sizes := make([]int64, len(files))
+	for i, f := range files {
+		names[i] = filepath.Base(f)
+		if fi, err := os.Stat(f); err == nil {
+			sizes[i] = fi.Size()
+		}
+	}
+	pg := newProgress(progressOptions{On: isTerminal(os.Stderr), W: os.Stderr, Files: len(files), Bytes: total, Names: names, Sizes: sizes})
+	defer pg.close()
 	for _, f := range files {
 		fi, _ := os.Stat(f)
 		in, err := os.Open(f)
@@ -52,6 +63,10 @@ func progressHelper(files []string) int {
 	fmt.Println("copied")
 	return 0
 }
+
+// ansi matches the cursor moves and line clears of the bars; a carriage
+// return ends a line on a pty.
+var ansi = regexp.MustCompile("\x1b\\[[0-9]*[A-Za-z]|\r")
 
 func writeRandomFile(t *testing.T, path string, size int) []byte {
 	t.Helper()
@@ -84,10 +99,12 @@ func TestProgressOnTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatalf("under script: %v\n%s", err, out)
 	}
-	for _, want := range []string{"big.bin", "100%", "3.0/3.0 MiB", "copied"} {
-		if !bytes.Contains(out, []byte(want)) {
-			t.Errorf("terminal output lacks %q:\n%q", want, out)
-		}
+	screen := ansi.ReplaceAllString(string(out), "")
+	if !regexp.MustCompile(`(?m)^big\.bin \[=+\] 3\.00 MiB / 3\.00 MiB \| [0-9]+(\.[0-9]+)?[a-z]+\s*$`).MatchString(screen) || !strings.Contains(screen, "copied") {
+		t.Errorf("terminal output lacks exo's line \"big.bin [====] 3.00 MiB / 3.00 MiB | 0s\":\n%q", out)
+	}
+	if strings.Contains(screen, "Total") {
+		t.Errorf("one file shows a total line:\n%q", out)
 	}
 	if got, _ := os.ReadFile(one + ".copy"); !bytes.Equal(got, data) {
 		t.Fatal("the copy differs from the original")
@@ -100,12 +117,16 @@ func TestProgressOnTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatalf("under script: %v\n%s", err, out)
 	}
-	for _, want := range []string{"big.bin  3.0 MiB  done", "second.bin  1.0 MiB  done", "2/2 files 100%"} {
-		if !bytes.Contains(out, []byte(want)) {
-			t.Errorf("terminal output (2 files) lacks %q:\n%q", want, out)
+	screen = ansi.ReplaceAllString(string(out), "")
+	for _, re := range []string{
+		`(?m)^big\.bin    \[=+\] 3\.00 MiB / 3\.00 MiB \| \S+\s*$`,
+		`(?m)^second\.bin \[=+\] 1\.00 MiB / 1\.00 MiB \| \S+\s*$`,
+		`(?m)^Total 2/2  \[=+\] 4\.00 MiB / 4\.00 MiB \| \S+\s*$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(screen) {
+			t.Errorf("terminal output (2 files) does not match %s:\n%q", re, screen)
 		}
 	}
-
 	// Piped: nothing but the program's own output.
 	cmd = exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SOS_CLI_PROGRESS_HELPER="+one+string(os.PathListSeparator)+two)
@@ -116,5 +137,30 @@ func TestProgressOnTerminal(t *testing.T) {
 	}
 	if stderr.Len() != 0 || stdout.String() != "copied\n" {
 		t.Fatalf("piped output shows progress: stdout %q stderr %q", stdout.String(), stderr.String())
+	}
+}
+
+func TestBarLine(t *testing.T) {
+	for _, tc := range []struct {
+		s    barState
+		want string
+	}{
+		{barState{Name: "config.json", NameWidth: 11, Done: 372, Size: 372, Width: 60},
+			"config.json [==================] 372.00 b / 372.00 b | 0s"},
+		{barState{Name: "policy.json", NameWidth: 12, Done: 209, Size: 418, Elapsed: 1400 * time.Millisecond, Width: 60},
+			"policy.json  [=======>---------] 209.00 b / 418.00 b | 1s"},
+		{barState{Name: "big.bin", NameWidth: 7, Done: 0, Size: 3 << 20, Elapsed: 65 * time.Second, Width: 60},
+			"big.bin [----------------------]   0.00 b / 3.00 MiB | 1m5s"},
+		{barState{Name: "a", NameWidth: 3, Done: 3, Size: 3, Width: 40, SizeWidth: 8},
+			"a   [==========]   3.00 b /   3.00 b | 0s"},
+		{barState{Name: "empty", NameWidth: 5, Size: 0, Width: 20},
+			"empty [==========] 0.00 b / 0.00 b | 0s"},
+	} {
+		if got := barLine(tc.s); got != tc.want {
+			t.Errorf("barLine(%+v)\n got %q\nwant %q", tc.s, got, tc.want)
+		}
+	}
+	if got := byteCount(1536); got != "1.50 KiB" {
+		t.Errorf("byteCount(1536) = %q", got)
 	}
 }

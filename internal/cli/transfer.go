@@ -118,7 +118,11 @@ func (a *app) storageUploadCommand() *cobra.Command {
 			for _, it := range items {
 				total += it.Size
 			}
-			pg := newProgress(progressOptions{On: a.progressOn(), W: a.io.Stderr, Files: len(items), Bytes: total, Verb: "upload"})
+			names, sizes := make([]string, len(items)), make([]int64, len(items))
+			for i, it := range items {
+				names[i], sizes[i] = it.Key, it.Size
+			}
+			pg := newProgress(progressOptions{On: a.progressOn(), W: a.io.Stderr, Files: len(items), Bytes: total, Names: names, Sizes: sizes})
 			results := make([]transferResult, len(items))
 			err = a.parallelEach(ctx, len(items), func(ctx context.Context, i int) error {
 				it := items[i]
@@ -131,6 +135,7 @@ func (a *app) storageUploadCommand() *cobra.Command {
 				}
 				return err
 			})
+			pg.close()
 			if a.out != formatTable {
 				if jerr := a.show(transfersView(results)); jerr != nil {
 					return jerr
@@ -284,7 +289,11 @@ func (a *app) storageDownloadCommand() *cobra.Command {
 			for _, it := range items {
 				total += it.Size
 			}
-			pg := newProgress(progressOptions{On: a.progressOn(), W: a.io.Stderr, Files: len(items), Bytes: total, Verb: "download"})
+			names, sizes := make([]string, len(items)), make([]int64, len(items))
+			for i, it := range items {
+				names[i], sizes[i] = path.Base(it.Key), it.Size
+			}
+			pg := newProgress(progressOptions{On: a.progressOn(), W: a.io.Stderr, Files: len(items), Bytes: total, Names: names, Sizes: sizes})
 			results := make([]transferResult, len(items))
 			var mkdirMu sync.Mutex
 			err = a.parallelEach(ctx, len(items), func(ctx context.Context, i int) error {
@@ -308,6 +317,7 @@ func (a *app) storageDownloadCommand() *cobra.Command {
 				}
 				return err
 			})
+			pg.close()
 			if a.out != formatTable {
 				if jerr := a.show(transfersView(results)); jerr != nil {
 					return jerr
