@@ -33,6 +33,9 @@ func (e *APIError) Error() string {
 	case http.StatusForbidden:
 		return "access denied: " + e.Message
 	case http.StatusNotFound:
+		if strings.Contains(strings.ToLower(e.Message), "not found") {
+			return e.Message
+		}
 		return "not found: " + e.Message
 	}
 	return e.Message

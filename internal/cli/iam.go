@@ -38,6 +38,7 @@ func roleView(r role) record {
 
 // roleWithPolicyView is `iam role show`: the role and its policy.
 func roleWithPolicyView(r role) record {
+	r.Policy = unescapeHTML(r.Policy)
 	v := roleView(r)
 	pol := "n/a"
 	if len(r.Policy) > 0 {
@@ -50,6 +51,39 @@ func roleWithPolicyView(r role) record {
 	}
 	v.Fields = append(v.Fields, field{Key: "Policy", Value: pol, Text: string(r.Policy)})
 	return v
+}
+
+// unescapeHTML undoes the \u0026, \u003c and \u003e escapes that Go's JSON
+// encoder puts in strings, so that CEL's && reads as written. An escaped
+// backslash before "u0026" is left alone.
+func unescapeHTML(doc json.RawMessage) json.RawMessage {
+	if !bytes.Contains(doc, []byte(`\u00`)) {
+		return doc
+	}
+	out := make([]byte, 0, len(doc))
+	for i := 0; i < len(doc); i++ {
+		c := doc[i]
+		if c != '\\' || i+1 >= len(doc) {
+			out = append(out, c)
+			continue
+		}
+		if doc[i+1] == 'u' && i+6 <= len(doc) {
+			switch strings.ToLower(string(doc[i+2 : i+6])) {
+			case "0026":
+				out, i = append(out, '&'), i+5
+				continue
+			case "003c":
+				out, i = append(out, '<'), i+5
+				continue
+			case "003e":
+				out, i = append(out, '>'), i+5
+				continue
+			}
+		}
+		out = append(out, c, doc[i+1])
+		i++
+	}
+	return out
 }
 
 func rolesView(rs []role) list {
@@ -152,6 +186,9 @@ func (a *app) roleCreateCommand() *cobra.Command {
 				permissions = []string{}
 			}
 			body := map[string]any{"name": args[0], "description": description, "editable": editable, "labels": lm, "permissions": permissions}
+			if !cmd.Flags().Changed("editable") {
+				delete(body, "editable") // the API's default: editable
+			}
 			if policy != "" {
 				doc, err := readPolicy(policy, a.io.Stdin)
 				if err != nil {
@@ -183,7 +220,7 @@ func (a *app) roleCreateCommand() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&description, "description", "", "what the role is for")
 	f.StringVar(&policy, "policy", "", "policy document: a JSON file, - for stdin, or the JSON itself")
-	f.BoolVar(&editable, "editable", false, "whether the policy may be changed later")
+	f.BoolVar(&editable, "editable", true, "whether the policy may be changed later (--editable=false freezes it)")
 	f.StringArrayVar(&labels, "label", nil, "label KEY=VALUE (repeatable)")
 	f.StringArrayVar(&permissions, "permission", nil, "permission (repeatable)")
 	return c

@@ -49,6 +49,8 @@ func goldenViews(t *testing.T) map[string]view {
 	labelled := seedRole()
 	labelled.Labels = map[string]string{"team": "storage", "env": "prod"}
 	labelled.Permissions = []string{"a", "b"}
+	// As the API sends it (Go's encoder escapes &): shown as written.
+	labelled.Policy = json.RawMessage(strings.ReplaceAll(string(labelled.Policy), "&", `\u0026`))
 	objects := []listEntry{
 		{Key: "logs/", Dir: true},
 		{Key: "config.json", Size: 372, LastModified: t1, ETag: "e1"},
@@ -226,6 +228,19 @@ func TestHumanAge(t *testing.T) {
 	for s, want := range map[float64]string{0: "0s", 42.4: "42s", 192: "3m12s", 7500: "2h05m"} {
 		if got := humanAge(s); got != want {
 			t.Errorf("humanAge(%v) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestUnescapeHTML(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"e":"a \u0026\u0026 b \u003c c \u003E d"}`: `{"e":"a && b < c > d"}`,
+		`{"e":"a\\u0026"}`:                           `{"e":"a\\u0026"}`,
+		`{"e":"\u00e9\n"}`:                           `{"e":"\u00e9\n"}`,
+		`{"e":"plain"}`:                              `{"e":"plain"}`,
+	} {
+		if got := string(unescapeHTML(json.RawMessage(in))); got != want {
+			t.Errorf("unescapeHTML(%s) = %s, want %s", in, got, want)
 		}
 	}
 }
