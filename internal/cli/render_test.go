@@ -90,7 +90,10 @@ func goldenViews(t *testing.T) map[string]view {
 		"replication-show":           replicationConfigView(seedConfig(t)),
 		"replication-status": replStatusView(replStatus{Bucket: "my-source", Rules: []replRuleStatus{
 			{ID: "vie1-follower", Destination: "my-destination", Status: "Enabled", Pending: 3, PendingBytes: 4096, Failed: 1, Completed: 10, OldestPendingSeconds: 192.4,
-				Failures: []replFailure{{Key: "secret.txt", VersionID: "v9", Reason: "access denied: role replication-x does not allow put-object on my-destination"}}},
+				Failures: []replFailure{
+					{Key: "secret.txt", VersionID: "v9", Reason: "AccessDenied: replicating: Access Denied: put-object on bucket my-destination, key secret.txt is not allowed (role replication-x: no rule of services.sos matches put-object on bucket my-destination key secret.txt)."},
+					{Key: "gone.txt", VersionID: "v10", Reason: "NoSuchBucket: the destination bucket my-destination does not exist"},
+				}},
 			{ID: "quiet", Destination: "other", Status: "Enabled"},
 		}}),
 		"replication-status-none": replStatusView(replStatus{Bucket: "my-source"}),

@@ -140,3 +140,36 @@ func TestPlanDownload(t *testing.T) {
 		t.Fatal("an absolute key was accepted")
 	}
 }
+
+func TestDeniedError(t *testing.T) {
+	for _, tc := range []struct{ msg, op, what, want string }{
+		{"Access Denied: put-object on bucket my-destination, key a/b.json is not allowed (role replication-x: no rule of services.sos matches put-object on bucket my-destination key a/b.json).", "", "",
+			"access denied: role replication-x does not allow put-object on my-destination/a/b.json (no rule of services.sos matches put-object on bucket my-destination key a/b.json)"},
+		{"Access Denied: list-buckets is not allowed (role r: service sos is not listed: default-service-strategy deny).", "", "",
+			"access denied: role r does not allow list-buckets (service sos is not listed: default-service-strategy deny)"},
+		{"Access Denied: get-object on bucket b, key k is not allowed (unknown access key \"EXOx\").", "", "",
+			`access denied: get-object on b/k is not allowed (unknown access key "EXOx")`},
+		{"", "head-object", "b/k", "access denied: head-object on b/k is not allowed for this API key"},
+		{"Anonymous requests are not allowed: sign the request.", "", "b", "access denied: Anonymous requests are not allowed: sign the request."},
+	} {
+		if got := deniedError(tc.msg, tc.op, tc.what).Error(); got != tc.want {
+			t.Errorf("deniedError(%q)\n got %q\nwant %q", tc.msg, got, tc.want)
+		}
+	}
+}
+
+func TestTakenError(t *testing.T) {
+	b := bucketRef{Name: "demo", Zone: zoneInfo{Name: "at-vie-1"}}
+	for _, tc := range []struct{ code, msg, want string }{
+		{"BucketAlreadyExists", "Bucket already exists: the name demo is taken in zone ch-dk-2.", "bucket demo already exists in zone ch-dk-2 (bucket names are shared by all zones): choose another name, or use that bucket with --zone ch-dk-2"},
+		{"BucketAlreadyOwnedByYou", "", "bucket demo already exists in zone at-vie-1: see it with `sos storage show sos://demo`, or choose another name"},
+		{"BucketAlreadyExists", "The requested bucket name is not available.", "the bucket name demo is already taken (bucket names are shared by all zones): choose another name"},
+	} {
+		if got := takenError(tc.code, tc.msg, b).Error(); got != tc.want {
+			t.Errorf("takenError(%s, %q)\n got %q\nwant %q", tc.code, tc.msg, got, tc.want)
+		}
+	}
+	if got := kebab("GetBucketOwnershipControls"); got != "get-bucket-ownership-controls" {
+		t.Errorf("kebab = %q", got)
+	}
+}
