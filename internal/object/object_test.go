@@ -7,9 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -422,4 +425,63 @@ func TestCopyObject(t *testing.T) {
 	wantErr(t, err, ErrNoSuchKey)
 	_, err = e.svc.CopyObject(ctx, CopyInput{SrcBucket: "src", SrcKey: "k", SrcVersionID: d.VersionID, Bucket: "dst", Key: "c3"})
 	wantErr(t, err, ErrInvalidRequest)
+}
+
+func TestConditionalPut(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.bucket(t, "cpb", meta.Enabled)
+	put := func(data string, ifMatch, ifNoneMatch string) (ObjectInfo, error) {
+		return e.svc.PutObject(ctx, PutInput{Bucket: "cpb", Key: "k", Body: strings.NewReader(data), Size: int64(len(data)),
+			IfMatch: ifMatch, IfNoneMatch: ifNoneMatch})
+	}
+	_, err := put("x", `"abc"`, "")
+	wantErr(t, err, ErrNoSuchKey)
+	first, err := put("one", "", "*")
+	must(t, err)
+	_, err = put("two", "", "*")
+	wantErr(t, err, ErrPreconditionFailed)
+	var ce *ConditionError
+	if !errors.As(err, &ce) || ce.Header != "If-None-Match" {
+		t.Fatalf("condition: %#v", err)
+	}
+	_, err = put("two", `"`+md5hex([]byte("nope"))+`"`, "")
+	wantErr(t, err, ErrPreconditionFailed)
+	_, err = put("two", "", `"`+first.ETag+`"`)
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = put("two", `"`+first.ETag+`"`, "")
+	must(t, err)
+	if got := e.mustGet(t, "cpb", "k", ""); got != "two" {
+		t.Fatalf("after If-Match: %q", got)
+	}
+	if n := len(e.versions(t, "cpb")); n != 2 {
+		t.Fatalf("%d versions, want 2 (failed writes add none)", n)
+	}
+	// A delete marker is no current object.
+	_, err = e.svc.DeleteObject(ctx, DeleteInput{Bucket: "cpb", Key: "k"})
+	must(t, err)
+	_, err = put("three", "*", "")
+	wantErr(t, err, ErrNoSuchKey)
+	_, err = put("three", "", "*")
+	must(t, err)
+	// Of many concurrent If-None-Match: * writes of a new key, one wins.
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.svc.PutObject(ctx, PutInput{Bucket: "cpb", Key: "race", Body: strings.NewReader(fmt.Sprint(i)), Size: -1, IfNoneMatch: "*"})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, ErrPreconditionFailed):
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d writers won", wins.Load())
+	}
 }

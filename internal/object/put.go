@@ -168,6 +168,19 @@ func (s *Service) PutObject(ctx context.Context, in PutInput) (ObjectInfo, error
 		return ObjectInfo{}, err
 	}
 	nv := newVersion{bucket: in.Bucket, key: in.Key, attrs: in.Attrs, tags: in.Tags, replica: in.Replica}
+	if in.IfMatch != "" || in.IfNoneMatch != "" {
+		if in.IfNoneMatch != "" && in.IfNoneMatch != "*" {
+			return ObjectInfo{}, fmt.Errorf("%w: a write takes If-None-Match: * only", ErrInvalidArgument)
+		}
+		check := func(ctx context.Context, r versionReader) error {
+			return checkWriteConditions(ctx, r, in)
+		}
+		// Fail early, before the body is read; the commit checks again.
+		if err := check(ctx, s.meta); err != nil {
+			return ObjectInfo{}, err
+		}
+		nv.prepare = func(tx meta.Tx, _ *newVersion) ([]string, error) { return nil, check(ctx, tx) }
+	}
 	if in.IsDeleteMarker {
 		nv.deleteMarker = true
 		nv.attrs, nv.tags = meta.Attrs{}, nil
@@ -190,4 +203,32 @@ func (s *Service) PutObject(ctx context.Context, in PutInput) (ObjectInfo, error
 		return ObjectInfo{}, err
 	}
 	return info(v, true, b.Versioning != meta.Unversioned), nil
+}
+
+// versionReader reads the latest version of a key (meta.Store and meta.Tx
+// both do).
+type versionReader interface {
+	Version(ctx context.Context, bucket, key, versionID string) (meta.Version, error)
+}
+
+// checkWriteConditions applies If-None-Match: * and If-Match of a PUT to
+// the key's current object (a delete marker counts as none).
+func checkWriteConditions(ctx context.Context, r versionReader, in PutInput) error {
+	latest, err := r.Version(ctx, in.Bucket, in.Key, "")
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return err
+	}
+	exists := err == nil && !latest.IsDeleteMarker
+	if in.IfNoneMatch != "" && exists {
+		return &ConditionError{Header: "If-None-Match", Err: ErrPreconditionFailed}
+	}
+	if in.IfMatch != "" {
+		if !exists {
+			return fmt.Errorf("%w: %s (If-Match needs a current object)", ErrNoSuchKey, in.Key)
+		}
+		if !etagListMatches(in.IfMatch, latest.ETag) {
+			return &ConditionError{Header: "If-Match", Err: ErrPreconditionFailed}
+		}
+	}
+	return nil
 }

@@ -70,6 +70,12 @@ type PutInput struct {
 	Replica *ReplicaInfo
 	// IsDeleteMarker with Replica set replicates a delete marker.
 	IsDeleteMarker bool
+	// IfNoneMatch "*" writes only when the key has no current object
+	// (ErrPreconditionFailed otherwise); IfMatch (a list of ETags, or "*")
+	// only when the current object has one of them (ErrPreconditionFailed,
+	// or ErrNoSuchKey when there is none). Both are checked in the commit,
+	// under the key's lock.
+	IfNoneMatch, IfMatch string
 }
 
 // ObjectInfo describes one version.

@@ -49,6 +49,10 @@ func (h *Handler) putObject(req *request) error {
 		Bucket: req.bucket, Key: req.key, Body: req.auth.Body, Size: size,
 		Attrs: attrs, Tags: tags, ContentMD5: md5sum, Checksum: sum, TrailerChecksum: trailer,
 		Replica: replica, IsDeleteMarker: deleteMarker,
+		IfMatch: strings.TrimSpace(hd.Get("If-Match")), IfNoneMatch: strings.TrimSpace(hd.Get("If-None-Match")),
+	}
+	if in.IfNoneMatch != "" && in.IfNoneMatch != "*" {
+		return s3err.New(s3err.NotImplemented, "A conditional write takes If-None-Match: * only.")
 	}
 	if deleteMarker && size > 0 {
 		return s3err.New(s3err.InvalidRequest, "A replicated delete marker has no body.")

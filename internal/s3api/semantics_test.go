@@ -371,3 +371,40 @@ func TestBucketLocationOfEachZone(t *testing.T) {
 		})
 	}
 }
+
+func TestConditionalWrites(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := context.Background()
+	e.mkBucket("cwrite", true)
+	put := func(body string, ifMatch, ifNoneMatch *string) (*s3.PutObjectOutput, error) {
+		return e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cwrite"), Key: aws.String("k"), Body: strings.NewReader(body),
+			IfMatch: ifMatch, IfNoneMatch: ifNoneMatch})
+	}
+	first, err := put("one", nil, aws.String("*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = put("two", nil, aws.String("*"))
+	wantCode(t, err, "PreconditionFailed")
+	_, err = put("two", aws.String(`"00000000000000000000000000000000"`), nil)
+	wantCode(t, err, "PreconditionFailed")
+	_, err = put("two", nil, first.ETag)
+	wantCode(t, err, "NotImplemented")
+	if _, err := put("two", first.ETag, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := e.get("cwrite", "k", ""); err != nil || got != "two" {
+		t.Fatalf("after If-Match: %v %q", err, got)
+	}
+	_, err = e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cwrite"), Key: aws.String("new"), Body: strings.NewReader("x"), IfMatch: first.ETag})
+	wantCode(t, err, "NoSuchKey")
+	resp, body := e.rootRaw("PUT", "/cwrite/k", []byte("three"), map[string]string{"If-None-Match": "*"})
+	wantRawError(t, resp, body, 412, "PreconditionFailed")
+	if !bytes.Contains(body, []byte("<Condition>If-None-Match</Condition>")) {
+		t.Fatalf("412 without the condition: %s", body)
+	}
+	lv, err := e.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("cwrite"), Prefix: aws.String("k")})
+	if err != nil || len(lv.Versions) != 2 {
+		t.Fatalf("failed conditional writes left versions: %v %+v", err, lv)
+	}
+}
