@@ -525,8 +525,9 @@ func (a *app) storageRmCommand() *cobra.Command {
 			if deleted == nil {
 				deleted = []string{}
 			}
-			if a.out == formatJSON {
-				if jerr := a.show(message{JSON: map[string]any{"deleted": deleted}}); jerr != nil {
+			if a.out != formatTable {
+				// Scripts get what was deleted: JSON, or one URL a line.
+				if jerr := a.show(message{Text: strings.Join(deleted, "\n"), JSON: map[string]any{"deleted": deleted}}); jerr != nil {
 					return jerr
 				}
 			}
