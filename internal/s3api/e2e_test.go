@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"io"
 	"log/slog"
 	"net"
@@ -324,6 +325,16 @@ func TestBuckets(t *testing.T) {
 	if resp.Header.Get("X-Amz-Bucket-Region") != "at-vie-1" || !bytes.Contains(body, []byte("<Endpoint>http://127.0.0.1:9002</Endpoint>")) {
 		t.Fatalf("redirect: %v %s", resp.Header, body)
 	}
+	// A key whose role may not head or delete learns where the bucket is
+	// all the same (the redirect comes before authorization).
+	reader := e.client(readerKey, readerSec, "")
+	_, err = reader.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("elsewhere")})
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != 301 || re.Response.Header.Get("X-Amz-Bucket-Region") != "at-vie-1" {
+		t.Fatalf("HEAD of another zone's bucket by a restricted key: %v", err)
+	}
+	_, err = reader.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("elsewhere"), Key: aws.String("k")})
+	wantCode(t, err, "PermanentRedirect")
 	resp, body = e.rootRaw("GET", "/Bad_Name", nil, nil)
 	wantRawError(t, resp, body, 400, "InvalidBucketName")
 	resp, body = e.rootRaw("GET", "/alpha?x-id=ListObjects", nil, nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -198,10 +199,26 @@ func (h *Handler) serve(req *request) error {
 	if op.notImplemented {
 		return s3err.New(s3err.NotImplemented, "sos does not implement "+op.name+".")
 	}
+	if h.elsewhere(req) {
+		// Before authorization, so that a key allowed only some
+		// operations still learns where the bucket is (as S3 tells the
+		// region of a bucket even on 403). Bucket names are global.
+		return fmt.Errorf("%w: %s is in another zone", object.ErrNoSuchBucket, req.bucket)
+	}
 	if err := h.authorize(req); err != nil {
 		return err
 	}
 	return op.handle(h, req)
+}
+
+// elsewhere reports whether a signed request is for a bucket that another
+// zone holds (CreateBucket excepted: it gets the registry's answer).
+func (h *Handler) elsewhere(req *request) bool {
+	if h.locator == nil || req.bucket == "" || req.op.name == "create-bucket" {
+		return false
+	}
+	zone, _, ok := h.locator.BucketZone(req.bucket)
+	return ok && zone != h.zone
 }
 
 // target finds the bucket and key of a request, path-style or virtual-host
