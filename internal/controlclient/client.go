@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -187,6 +188,27 @@ func (c *Client) Ready() <-chan struct{} { return c.ready }
 // Zones lists the zones of the last snapshot.
 func (c *Client) Zones() []Zone {
 	return append([]Zone(nil), c.state.Load().list...)
+}
+
+// Buckets lists the global bucket namespace of the last snapshot (plus the
+// names this zone registered since), ordered by name.
+func (c *Client) Buckets() []Bucket {
+	st := c.state.Load()
+	seen := make(map[string]Bucket, len(st.buckets))
+	for n, b := range st.buckets {
+		seen[n] = b
+	}
+	c.mu.Lock()
+	for n, b := range c.localBkt {
+		seen[n] = b
+	}
+	c.mu.Unlock()
+	out := make([]Bucket, 0, len(seen))
+	for _, b := range seen {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // BucketZone says which zone holds bucket name and that zone's S3 endpoint.

@@ -13,6 +13,13 @@ func (h *Handler) listBuckets(req *request) error {
 	if err != nil {
 		return err
 	}
+	if h.locator != nil {
+		for _, b := range h.locator.Buckets() {
+			if b.Zone != h.zone { // this zone's own list is authoritative
+				buckets = append(buckets, b)
+			}
+		}
+	}
 	sort.Slice(buckets, func(i, j int) bool { return buckets[i].Name < buckets[j].Name })
 	out := listAllMyBucketsResult{NS: s3NS, Owner: theOwner}
 	for _, b := range buckets {

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sos/internal/meta"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,14 @@ const (
 )
 
 type locator map[string][2]string
+
+func (l locator) Buckets() []meta.Bucket {
+	var out []meta.Bucket
+	for name, z := range l {
+		out = append(out, meta.Bucket{Name: name, Zone: z[0], CreatedAt: time.Date(2025, 2, 20, 15, 50, 12, 0, time.UTC)})
+	}
+	return out
+}
 
 func (l locator) BucketZone(b string) (string, string, bool) {
 	z, ok := l[b]
@@ -279,8 +288,11 @@ func TestBuckets(t *testing.T) {
 	if err != nil || aws.ToString(hb.BucketRegion) != zone {
 		t.Fatalf("head bucket: %v %v", err, hb)
 	}
+	// ListBuckets shows the buckets of every zone, each with its zone.
 	lb, err := e.s3.ListBuckets(ctx, &s3.ListBucketsInput{})
-	if err != nil || len(lb.Buckets) != 2 || aws.ToString(lb.Buckets[0].Name) != "alpha" {
+	if err != nil || len(lb.Buckets) != 3 || aws.ToString(lb.Buckets[0].Name) != "alpha" ||
+		aws.ToString(lb.Buckets[2].Name) != "elsewhere" || aws.ToString(lb.Buckets[2].BucketRegion) != "at-vie-1" ||
+		aws.ToString(lb.Buckets[0].BucketRegion) != zone {
 		t.Fatalf("list buckets: %v %+v", err, lb)
 	}
 	loc, err := e.s3.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String("alpha")})

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sos/internal/meta"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -42,6 +43,10 @@ type Locator interface {
 	// BucketZone returns the zone holding bucket and that zone's S3
 	// endpoint; ok is false when no zone holds it.
 	BucketZone(bucket string) (zone, endpoint string, ok bool)
+	// Buckets lists the buckets of every zone (Name, Zone, CreatedAt), for
+	// ListBuckets: as in S3, a listing shows all of the account's buckets
+	// whatever endpoint it is sent to.
+	Buckets() []meta.Bucket
 }
 
 // Roles tells whether an IAM role exists, to validate replication configs.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sos/internal/meta"
 	"time"
 
 	"sos/internal/auth/sigv4"
@@ -99,6 +100,18 @@ func (d *destinations) CheckDestination(ctx context.Context, bucket string) erro
 		return fmt.Errorf("%w: destination bucket %s must have versioning Enabled", object.ErrInvalidRequest, bucket)
 	}
 	return nil
+}
+
+// locator is the global bucket namespace as the S3 handler needs it.
+type locator struct{ *controlclient.Client }
+
+func (l locator) Buckets() []meta.Bucket {
+	bs := l.Client.Buckets()
+	out := make([]meta.Bucket, len(bs))
+	for i, b := range bs {
+		out[i] = meta.Bucket{Name: b.Name, Zone: b.Zone, CreatedAt: b.CreatedAt}
+	}
+	return out
 }
 
 // roles tells the S3 handler whether a role exists.

@@ -128,7 +128,7 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 		Zone:        c.name,
 		Objects:     wakingObjects{svc, r},
 		Auth:        cc.Authorizer(),
-		Locator:     cc,
+		Locator:     locator{cc},
 		Roles:       roles{cc.Authorizer()},
 		Replication: replStatus{r},
 		Domains:     append([]string{c.ln.Addr().String()}, c.domains...),

@@ -109,6 +109,17 @@ func (c *Cluster) BucketZone(name string) (zone, endpoint string, ok bool) {
 	return z.Name, z.Proxy.URL(), true
 }
 
+// Buckets lists every zone's buckets (for the S3 handler's ListBuckets).
+func (c *Cluster) Buckets() []meta.Bucket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]meta.Bucket, 0, len(c.buckets))
+	for name, z := range c.buckets {
+		out = append(out, meta.Bucket{Name: name, Zone: z.Name})
+	}
+	return out
+}
+
 // CheckDestination vets a replication destination.
 func (c *Cluster) CheckDestination(ctx context.Context, bucket string) error {
 	c.mu.Lock()
