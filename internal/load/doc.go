@@ -8,5 +8,14 @@
 // reuses one pre-generated body (and its SHA-256, computed once) for every
 // PUT, and signs with sigv4.Sign. cmd/sosload is its command line; the
 // benchmarks in this package run the PUT/GET × 4 KiB/1 MiB × c=1/32 matrix
-// against an in-process `sosd dev`.
+// against an in-process `sosd dev`:
+//
+//	go test ./internal/load -run '^$' -bench Matrix -benchtime 2s
+//
+// Against a real server (any S3 endpoint; --region is the zone name for sos):
+//
+//	go build -o /tmp/sosd ./cmd/sosd && go build -o /tmp/sosload ./cmd/sosload
+//	SOS_ROOT_API_KEY=EXObench SOS_ROOT_API_SECRET=benchsecret /tmp/sosd dev --data /tmp/sosdata &
+//	/tmp/sosload --endpoint http://127.0.0.1:9001 --region ch-dk-2 --key EXObench --secret benchsecret \
+//	    --bucket bench --op put --size 4KiB --concurrency 32 --duration 10s [-O json]
 package load
