@@ -66,8 +66,14 @@ func (s *Service) CreateUpload(ctx context.Context, in CreateUploadInput) (strin
 		u.ReplicaVersionID, u.ReplicaLastModified, u.ReplicaETag = r.VersionID, r.LastModified.UTC(), r.ETag
 	}
 	err := s.meta.Update(ctx, func(tx meta.Tx) error {
-		if _, err := bucketOf(ctx, tx, in.Bucket); err != nil {
+		b, err := bucketOf(ctx, tx, in.Bucket)
+		if err != nil {
 			return err
+		}
+		if in.Replica != nil {
+			if err := replicaAllowed(b); err != nil {
+				return err
+			}
 		}
 		return tx.PutUpload(ctx, u)
 	})

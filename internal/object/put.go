@@ -73,6 +73,9 @@ func (s *Service) commitVersion(ctx context.Context, nv newVersion) (meta.Versio
 			op = meta.OpDeleteMarker
 		}
 		if r := nv.replica; r != nil {
+			if err := replicaAllowed(b); err != nil {
+				return err
+			}
 			stamp, ok := versionid.Parse(r.VersionID)
 			switch {
 			case ok:
@@ -231,4 +234,23 @@ func checkWriteConditions(ctx context.Context, r versionReader, in PutInput) err
 		}
 	}
 	return nil
+}
+
+// replicaAllowed refuses replicas into a bucket whose versioning is not
+// Enabled, as S3 fails replication to an unversioned destination: the
+// source version goes FAILED with this reason instead of silently
+// overwriting a null version.
+func replicaAllowed(b meta.Bucket) error {
+	if b.Versioning != meta.Enabled {
+		return fmt.Errorf("%w: destination bucket %s must have versioning Enabled to receive replicas (it is %s)",
+			ErrInvalidRequest, b.Name, versioningName(b.Versioning))
+	}
+	return nil
+}
+
+func versioningName(v meta.Versioning) string {
+	if v == meta.Unversioned {
+		return "unversioned"
+	}
+	return string(v)
 }

@@ -1,6 +1,7 @@
 package object
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -213,4 +214,28 @@ func TestReplicaWrites(t *testing.T) {
 	}
 	_, err = e.svc.PutObject(ctx, PutInput{Bucket: "dst", Key: "x", Body: strings.NewReader(""), Size: 0, Replica: &ReplicaInfo{VersionID: "bogus"}})
 	wantErr(t, err, ErrInvalidArgument)
+}
+
+func TestReplicaRefusedWithoutVersioning(t *testing.T) {
+	e := newEnv(t)
+	e.bucket(t, "plain", meta.Unversioned)
+	e.bucket(t, "paused", meta.Enabled)
+	must(t, e.svc.SetVersioning(ctx, "paused", meta.Suspended))
+	src := versionid.New("at-vie-1", time.Now)
+	for _, b := range []string{"plain", "paused"} {
+		rep := &ReplicaInfo{VersionID: versionid.Format(src.Now()), LastModified: time.Now()}
+		_, err := e.svc.PutObject(ctx, PutInput{Bucket: b, Key: "k", Body: strings.NewReader("x"), Size: 1, Replica: rep})
+		if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "versioning Enabled") {
+			t.Fatalf("replica PUT into %s: %v", b, err)
+		}
+		_, err = e.svc.CreateUpload(ctx, CreateUploadInput{Bucket: b, Key: "k", Replica: rep})
+		if !errors.Is(err, ErrInvalidRequest) {
+			t.Fatalf("replica upload into %s: %v", b, err)
+		}
+		lv, err := e.svc.ListVersions(ctx, ListVersionsInput{Bucket: b})
+		must(t, err)
+		if len(lv.Versions) != 0 {
+			t.Fatalf("%s holds %d versions after refused replicas", b, len(lv.Versions))
+		}
+	}
 }
