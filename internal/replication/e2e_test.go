@@ -505,3 +505,31 @@ func metricSum(t testing.TB, z *repltest.Zone, name string) float64 {
 	}
 	return sum
 }
+
+// A destination whose versioning was suspended after the rule was set
+// cannot keep the source's versions: replication fails with the reason
+// instead of overwriting the destination's null version.
+func TestDestinationSuspendedFails(t *testing.T) {
+	c := repltest.NewCluster(t)
+	c.SetRole(roleLeader, "leader", policy("src", "dst"))
+	a, b := c.AddZone("ch-dk-2", repltest.ZoneOptions{}), c.AddZone("at-vie-1", repltest.ZoneOptions{})
+	pair(t, c, a, "src", b, "dst", roleLeader, true)
+	ctx := context.Background()
+	_, err := b.Client().PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("dst"),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusSuspended}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, a, "src", "k", "data", nil)
+	waitStatus(t, a, "src", "k", "", meta.ReplFailed)
+	st, err := a.Replicator().Status(ctx, "src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Rules) != 1 || len(st.Rules[0].Failures) != 1 || !strings.Contains(st.Rules[0].Failures[0].Reason, "versioning Enabled") {
+		t.Fatalf("status %+v", st)
+	}
+	if n := len(versions(t, b, "dst")); n != 0 {
+		t.Fatalf("the suspended destination holds %d versions", n)
+	}
+}
