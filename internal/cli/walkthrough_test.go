@@ -30,8 +30,11 @@ func TestSeedWalkthrough(t *testing.T) {
 	}
 	root := filepath.Dir(strings.TrimSpace(string(gomod)))
 	script := filepath.Join(root, "..", "shared", "acceptance", "seed-walkthrough.sh")
-	_, statErr := os.Stat(script)
-	need(script, statErr == nil)
+	if _, err := os.Stat(script); err != nil {
+		// The script is the spec beside the checkout, not a system package:
+		// a checkout without ../shared cannot run it whatever is installed.
+		t.Skipf("%s is not beside this checkout: cannot run the seed walkthrough", script)
+	}
 	for _, prog := range []string{"bash", "python3", "curl"} {
 		_, err := exec.LookPath(prog)
 		need(prog, err == nil)
