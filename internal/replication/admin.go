@@ -201,6 +201,9 @@ func (r *Replicator) RetryFailed(ctx context.Context, bucket string) (int, error
 // OnRoleChange retries the FAILED operations that run under roleID (its
 // policy may allow them now) and drops its cached credentials.
 func (r *Replicator) OnRoleChange(ctx context.Context, roleID string) {
+	r.mu.Lock()
+	r.roleGen[roleID]++
+	r.mu.Unlock()
 	r.creds.forget(roleID)
 	n, err := r.retryWhere(ctx, "", func(e *meta.OutboxEntry) bool { return e.Role == roleID }, nil)
 	if err != nil {
@@ -380,4 +383,13 @@ func targetIndex(ts []meta.ReplTarget, dst string) int {
 		}
 	}
 	return -1
+}
+
+// roleGeneration counts the changes of a role seen by OnRoleChange: an
+// attempt that fails for good under a role that changed meanwhile is
+// retried rather than marked FAILED.
+func (r *Replicator) roleGeneration(roleID string) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.roleGen[roleID]
 }

@@ -106,12 +106,13 @@ type Replicator struct {
 
 	mu          sync.Mutex
 	rng         *rand.Rand
-	inflight    map[string]bool  // entry IDs being processed
-	inflightKey map[uint64]int   // key hashes being processed
-	keyWaiters  bool             // an entry was skipped behind an in-flight one
-	dests       map[string]*dest // destination bucket -> health
-	dueAt       time.Time        // earliest NextTry reported by workers
-	outboxMu    sync.Mutex       // serializes read-modify-write of outbox entries
+	inflight    map[string]bool   // entry IDs being processed
+	inflightKey map[uint64]int    // key hashes being processed
+	keyWaiters  bool              // an entry was skipped behind an in-flight one
+	dests       map[string]*dest  // destination bucket -> health
+	roleGen     map[string]uint64 // role ID -> changes seen (OnRoleChange)
+	dueAt       time.Time         // earliest NextTry reported by workers
+	outboxMu    sync.Mutex        // serializes read-modify-write of outbox entries
 	running     bool
 }
 
@@ -195,6 +196,7 @@ func New(opts Options) (*Replicator, error) {
 		inflight:    map[string]bool{},
 		inflightKey: map[uint64]int{},
 		dests:       map[string]*dest{},
+		roleGen:     map[string]uint64{},
 	}
 	return r, nil
 }

@@ -35,6 +35,7 @@ func (r *Replicator) process(ctx context.Context, e meta.OutboxEntry) {
 	if cur.State != meta.OutboxPending || cur.NextTry.After(r.now()) {
 		return // changed since the scan read it
 	}
+	gen := r.roleGeneration(cur.Role)
 	size, err := r.replicate(ctx, &cur)
 	if ctx.Err() != nil {
 		return // shutting down: the entry stays as it is and runs again
@@ -65,6 +66,12 @@ func (r *Replicator) process(ctx context.Context, e meta.OutboxEntry) {
 		if oe.CredsStale {
 			r.creds.forget(cur.Role)
 		}
+		if oe.Permanent && r.roleGeneration(cur.Role) != gen {
+			// The role changed while this attempt ran under its old
+			// policy: try again under the new one instead of failing.
+			r.retryLater(ctx, &cur, oe)
+			return
+		}
 		if oe.Permanent {
 			r.fail(ctx, &cur, oe)
 			return
@@ -85,9 +92,8 @@ func (r *Replicator) process(ctx context.Context, e meta.OutboxEntry) {
 func (r *Replicator) fail(ctx context.Context, e *meta.OutboxEntry, oe *opError) {
 	r.log.Warn("replication failed; the version is FAILED until retried", "bucket", e.Bucket, "key", e.Key,
 		"version", e.VersionID, "destination", e.DestBucket, "reason", oe.Msg)
-	if err := r.setTarget(ctx, e, meta.ReplFailed, oe.Msg); err != nil && !isGone(err) {
-		r.log.Error("recording FAILED on the version failed", "bucket", e.Bucket, "key", e.Key, "err", err)
-	}
+	// The entry first, then the version: once a version reads FAILED its
+	// entry is already there for RetryFailed and OnRoleChange to find.
 	if err := r.updateEntry(ctx, e.ID, func(x *meta.OutboxEntry) {
 		x.State = meta.OutboxFailed
 		x.Attempts++
@@ -95,6 +101,9 @@ func (r *Replicator) fail(ctx context.Context, e *meta.OutboxEntry, oe *opError)
 		x.NextTry = time.Time{}
 	}); err != nil {
 		r.log.Error("recording a failed outbox entry failed", "id", e.ID, "err", err)
+	}
+	if err := r.setTarget(ctx, e, meta.ReplFailed, oe.Msg); err != nil && !isGone(err) {
+		r.log.Error("recording FAILED on the version failed", "bucket", e.Bucket, "key", e.Key, "err", err)
 	}
 }
 
