@@ -241,9 +241,9 @@ func registerControlMetrics(reg prometheus.Registerer, cc *controlclient.Client)
 func changedRoles(last *sync.Map, roles []iam.Role) []string {
 	var out []string
 	for _, r := range roles {
-		doc, err := r.Policy.MarshalJSON()
-		if err != nil {
-			continue
+		var doc []byte // a role without a policy denies everything
+		if r.Policy != nil {
+			doc, _ = r.Policy.MarshalJSON()
 		}
 		prev, ok := last.Swap(r.ID, string(doc))
 		if ok && prev.(string) != string(doc) {
