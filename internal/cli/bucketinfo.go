@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"sos/internal/s3client"
 )
 
 // bucketInfo is what `storage create` and `storage show sos://bucket` show:
@@ -166,7 +167,7 @@ func aclFromGrants(grants []types.Grant) *bucketACL {
 // not read is shown as n/a rather than failing the whole command.
 func isDenied(err error) bool {
 	_, status := responseRegion(err)
-	return status == http.StatusForbidden || apiCode(err) == "AccessDenied"
+	return status == http.StatusForbidden || s3client.Code(err) == "AccessDenied"
 }
 
 // bucketInfo reads a bucket's settings with one request each, at once.
@@ -213,7 +214,7 @@ func (a *app) bucketInfo(ctx context.Context, b bucketRef) (bucketInfo, error) {
 				info.CORS = append(info.CORS, corsRule{AllowedOrigins: r.AllowedOrigins, AllowedMethods: r.AllowedMethods,
 					AllowedHeaders: r.AllowedHeaders, ExposeHeaders: r.ExposeHeaders, MaxAgeSeconds: aws.ToInt32(r.MaxAgeSeconds)})
 			}
-		case apiCode(err) == "NoSuchCORSConfiguration", isDenied(err):
+		case s3client.Code(err) == "NoSuchCORSConfiguration", isDenied(err):
 		default:
 			fail(s3Error(err, b, ""))
 		}
@@ -223,7 +224,7 @@ func (a *app) bucketInfo(ctx context.Context, b bucketRef) (bucketInfo, error) {
 		switch {
 		case err == nil && oc.OwnershipControls != nil && len(oc.OwnershipControls.Rules) > 0:
 			info.ObjectOwnership = string(oc.OwnershipControls.Rules[0].ObjectOwnership)
-		case err == nil, apiCode(err) == "OwnershipControlsNotFoundError":
+		case err == nil, s3client.Code(err) == "OwnershipControlsNotFoundError":
 			// S3's default for new buckets (ACLs disabled).
 			info.ObjectOwnership = string(types.ObjectOwnershipBucketOwnerEnforced)
 		case !isDenied(err):
@@ -231,14 +232,15 @@ func (a *app) bucketInfo(ctx context.Context, b bucketRef) (bucketInfo, error) {
 		}
 	})
 	wg.Go(func() {
-		data, err := a.s3Raw(ctx, b, "GET", "replication", nil, "")
-		var re *rawError
+		rc, err := a.replFor(b.Zone)
+		if err != nil {
+			return
+		}
+		cfg, err := rc.GetConfig(ctx, b.Name)
 		switch {
 		case err == nil:
-			if cfg, perr := parseReplicationXML(data); perr == nil {
-				info.Replication = fmt.Sprintf("%d rule(s), role %s", len(cfg.Rules), cfg.Role)
-			}
-		case errors.As(err, &re) && re.Code == "ReplicationConfigurationNotFoundError":
+			info.Replication = fmt.Sprintf("%d rule(s), role %s", len(cfg.Rules), cfg.Role)
+		case s3client.Code(err) == "ReplicationConfigurationNotFoundError":
 			info.Replication = "none"
 		}
 	})

@@ -16,6 +16,7 @@ import (
 
 	"sos/internal/replconfig"
 	"sos/internal/repldiff"
+	"sos/internal/s3client"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -88,15 +89,15 @@ func goldenViews(t *testing.T) map[string]view {
 		"storage-upload":             transfersView([]transferResult{{Local: "up/config.json", URL: "sos://my-source/config.json", Size: 372}, {Local: "up/x", URL: "sos://my-source/x", Size: 1, Error: "access denied: no"}}),
 		"versioning-status":          versioningView(versioningInfo{Bucket: "my-source", Zone: "ch-dk-2", Versioning: "Enabled"}),
 		"replication-show":           replicationConfigView(seedConfig(t)),
-		"replication-status": replStatusView(replStatus{Bucket: "my-source", Rules: []replRuleStatus{
+		"replication-status": replStatusView(s3client.ReplicationStatus{Bucket: "my-source", Rules: []s3client.RuleStatus{
 			{ID: "vie1-follower", Destination: "my-destination", Status: "Enabled", Pending: 3, PendingBytes: 4096, Failed: 1, Completed: 10, OldestPendingSeconds: 192.4,
-				Failures: []replFailure{
+				Failures: []s3client.FailureInfo{
 					{Key: "secret.txt", VersionID: "v9", Reason: "AccessDenied: replicating: Access Denied: put-object on bucket my-destination, key secret.txt is not allowed (role replication-x: no rule of services.sos matches put-object on bucket my-destination key secret.txt)."},
 					{Key: "gone.txt", VersionID: "v10", Reason: "NoSuchBucket: the destination bucket my-destination does not exist"},
 				}},
 			{ID: "quiet", Destination: "other", Status: "Enabled"},
 		}}),
-		"replication-status-none": replStatusView(replStatus{Bucket: "my-source"}),
+		"replication-status-none": replStatusView(s3client.ReplicationStatus{Bucket: "my-source"}),
 		"replication-resync":      message{Text: "4 version(s) queued for replication", JSON: map[string]int64{"queued": 4}},
 		"replication-diff":        diffView("sos://a", "sos://b", []repldiff.Difference{{Key: "a.txt", VersionID: "v1", Kind: repldiff.MissingInDestination, Source: src}}),
 		"replication-diff-same":   diffView("sos://a", "sos://b", nil),

@@ -1,10 +1,12 @@
 package cli
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -12,37 +14,10 @@ import (
 
 	"sos/internal/replconfig"
 	"sos/internal/repldiff"
+	"sos/internal/s3client"
 )
 
-func parseReplicationXML(data []byte) (*replconfig.Config, error) {
-	return replconfig.ParseXML(data)
-}
-
-// replStatus is the answer of GET /{bucket}?sos-replication-status.
-type replStatus struct {
-	Bucket string           `json:"bucket"`
-	Rules  []replRuleStatus `json:"rules"`
-}
-
-type replRuleStatus struct {
-	ID                   string        `json:"id"`
-	Destination          string        `json:"destination"`
-	Status               string        `json:"status"`
-	Pending              int64         `json:"pending"`
-	PendingBytes         int64         `json:"pending-bytes"`
-	Failed               int64         `json:"failed"`
-	Completed            int64         `json:"completed"`
-	OldestPendingSeconds float64       `json:"oldest-pending-seconds"`
-	Failures             []replFailure `json:"failures"`
-}
-
-type replFailure struct {
-	Key       string `json:"key"`
-	VersionID string `json:"version-id"`
-	Reason    string `json:"reason"`
-}
-
-func replStatusView(s replStatus) view {
+func replStatusView(s s3client.ReplicationStatus) view {
 	rs := records{JSON: s}
 	for i := range s.Rules {
 		r := &s.Rules[i]
@@ -51,7 +26,7 @@ func replStatusView(s replStatus) view {
 			oldest = humanAge(r.OldestPendingSeconds)
 		}
 		if r.Failures == nil {
-			r.Failures = []replFailure{}
+			r.Failures = []s3client.FailureInfo{}
 		}
 		fs := []field{
 			{Key: "Rule", Value: r.ID},
@@ -134,6 +109,14 @@ func (a *app) replicationCommand() *cobra.Command {
 		}
 		return a.bucket(cmd.Context(), u.Bucket)
 	}
+	replArg := func(cmd *cobra.Command, arg string) (bucketRef, *s3client.Replication, error) {
+		b, err := bucketArg(cmd, arg)
+		if err != nil {
+			return b, nil, err
+		}
+		rc, err := a.replFor(b.Zone)
+		return b, rc, err
+	}
 	set := &cobra.Command{
 		Use:   "set [--zone ZONE] sos://BUCKET CONFIG.json",
 		Short: "set a bucket's replication configuration from the seed's JSON form",
@@ -153,11 +136,11 @@ func (a *app) replicationCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[1], err)
 			}
-			b, err := bucketArg(cmd, args[0])
+			b, rc, err := replArg(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			if _, err := a.s3Raw(cmd.Context(), b, "PUT", "replication", cfg.XML(), "application/xml"); err != nil {
+			if err := rc.PutConfig(cmd.Context(), b.Name, cfg); err != nil {
 				return replError(err, b)
 			}
 			if a.out == formatTable {
@@ -171,17 +154,13 @@ func (a *app) replicationCommand() *cobra.Command {
 		Short: "show a bucket's replication configuration (as JSON)",
 		Args:  nargs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := bucketArg(cmd, args[0])
+			b, rc, err := replArg(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			data, err := a.s3Raw(cmd.Context(), b, "GET", "replication", nil, "")
+			cfg, err := rc.GetConfig(cmd.Context(), b.Name)
 			if err != nil {
 				return replError(err, b)
-			}
-			cfg, err := replconfig.ParseXML(data)
-			if err != nil {
-				return fmt.Errorf("the zone answered a replication configuration sos cannot read: %w", err)
 			}
 			return a.show(replicationConfigView(cfg))
 		},
@@ -191,11 +170,11 @@ func (a *app) replicationCommand() *cobra.Command {
 		Short: "remove a bucket's replication configuration",
 		Args:  nargs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := bucketArg(cmd, args[0])
+			b, rc, err := replArg(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			if _, err := a.s3Raw(cmd.Context(), b, "DELETE", "replication", nil, ""); err != nil {
+			if err := rc.DeleteConfig(cmd.Context(), b.Name); err != nil {
 				return replError(err, b)
 			}
 			return a.show(message{JSON: map[string]string{"bucket": b.Name, "replication": "deleted"}})
@@ -206,43 +185,32 @@ func (a *app) replicationCommand() *cobra.Command {
 		Short: "per rule: pending operations and bytes, oldest pending age, failures",
 		Args:  nargs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := bucketArg(cmd, args[0])
+			b, rc, err := replArg(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			data, err := a.s3Raw(cmd.Context(), b, "GET", "sos-replication-status", nil, "")
+			s, err := rc.Status(cmd.Context(), b.Name)
 			if err != nil {
 				return replError(err, b)
-			}
-			var s replStatus
-			if err := json.Unmarshal(data, &s); err != nil {
-				return fmt.Errorf("unexpected replication status from zone %s: %v", b.Zone.Name, err)
-			}
-			if s.Bucket == "" {
-				s.Bucket = b.Name
 			}
 			return a.show(replStatusView(s))
 		},
 	}
-	post := func(use, short, sub, field, sentence string) *cobra.Command {
+	post := func(use, short, field, sentence string, call func(*s3client.Replication, context.Context, string) (int64, error)) *cobra.Command {
 		return &cobra.Command{
 			Use:   use + " [--zone ZONE] sos://BUCKET",
 			Short: short,
 			Args:  nargs(1, 1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				b, err := bucketArg(cmd, args[0])
+				b, rc, err := replArg(cmd, args[0])
 				if err != nil {
 					return err
 				}
-				data, err := a.s3Raw(cmd.Context(), b, "POST", sub, nil, "")
+				n, err := call(rc, cmd.Context(), b.Name)
 				if err != nil {
 					return replError(err, b)
 				}
-				var res map[string]int64
-				if err := json.Unmarshal(data, &res); err != nil {
-					return fmt.Errorf("unexpected answer from zone %s: %v", b.Zone.Name, err)
-				}
-				return a.show(message{Text: fmt.Sprintf(sentence, res[field]), JSON: res})
+				return a.show(message{Text: fmt.Sprintf(sentence, n), JSON: map[string]int64{field: n}})
 			},
 		}
 	}
@@ -289,8 +257,8 @@ func (a *app) replicationCommand() *cobra.Command {
 	}
 	return group("replication", "bucket replication: set, show, delete, status, resync, retry, diff",
 		set, show, del, status,
-		post("resync", "replicate existing versions not replicated yet (backfill)", "sos-replication-resync", "queued", "%d version(s) queued for replication"),
-		post("retry", "put FAILED versions back to pending", "sos-replication-retry", "retried", "%d failed version(s) back to pending"),
+		post("resync", "replicate existing versions not replicated yet (backfill)", "queued", "%d version(s) queued for replication", (*s3client.Replication).Resync),
+		post("retry", "put FAILED versions back to pending", "retried", "%d failed version(s) back to pending", (*s3client.Replication).Retry),
 		diff,
 	)
 }
@@ -299,20 +267,31 @@ func replicationConfigView(cfg *replconfig.Config) message {
 	return message{Text: strings.TrimRight(string(cfg.JSON()), "\n"), JSON: cfg}
 }
 
-// replError adds what a person needs to the replication errors of S3.
+// replError adds what a person needs to the errors of the replication
+// calls; the refusals every S3 call may meet (no such bucket, another
+// zone's bucket, access denied, unreachable zone) are worded as s3Error's.
 func replError(err error, b bucketRef) error {
-	var re *rawError
-	if errors.As(err, &re) {
-		switch re.Code {
-		case "ReplicationConfigurationNotFoundError":
-			return fmt.Errorf("bucket %s has no replication configuration", b.Name)
-		case "InvalidRequest", "InvalidArgument", "MalformedXML":
-			return fmt.Errorf("bucket %s: %s", b.Name, re.Message)
+	e := s3client.ErrorOf(err)
+	switch {
+	case e == nil:
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return s3Error(err, b, "")
 		}
-		if re.Code != "" {
-			return fmt.Errorf("bucket %s: %s (%s)", b.Name, re.Message, re.Code)
-		}
-		return fmt.Errorf("bucket %s: %s", b.Name, re.Message)
+		return err
+	case e.Code == "ReplicationConfigurationNotFoundError":
+		return fmt.Errorf("bucket %s has no replication configuration", b.Name)
+	case e.Code == "NoSuchBucket", e.Code == "PermanentRedirect", e.StatusCode == http.StatusMovedPermanently,
+		e.StatusCode == http.StatusForbidden, e.StatusCode == http.StatusNotFound && e.Code == "":
+		return s3Error(err, b, "")
 	}
-	return err
+	msg := e.Message
+	if msg == "" {
+		msg = fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	}
+	switch e.Code {
+	case "InvalidRequest", "InvalidArgument", "MalformedXML", "":
+		return fmt.Errorf("bucket %s: %s", b.Name, msg)
+	}
+	return fmt.Errorf("bucket %s: %s (%s)", b.Name, msg, e.Code)
 }

@@ -1,30 +1,20 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"crypto/md5"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
+
+	"sos/internal/s3client"
 )
 
 // bucketRef is a bucket and the zone that holds it.
@@ -33,26 +23,37 @@ type bucketRef struct {
 	Zone zoneInfo
 }
 
-// s3For returns an S3 client for a zone, configured explicitly (no shared
-// config, no AWS_* environment): static credentials, the zone name as
-// region, path-style addressing.
-func (a *app) s3For(z zoneInfo) (*s3.Client, error) {
+// s3Config is the S3 client configuration of a zone: explicit (no shared
+// config, no AWS_* environment), the account's key, the zone name as
+// region.
+func (a *app) s3Config(z zoneInfo) (s3client.Config, error) {
 	s, err := a.resolved()
+	if err != nil {
+		return s3client.Config{}, err
+	}
+	if z.SOSEndpoint == "" {
+		return s3client.Config{}, fmt.Errorf("zone %s has no S3 endpoint", z.Name)
+	}
+	return s3client.Config{Endpoint: z.SOSEndpoint, Region: z.Name, AccessKey: s.Key, Secret: s.Secret, HTTPClient: a.httpClient()}, nil
+}
+
+// s3For returns an S3 client for a zone.
+func (a *app) s3For(z zoneInfo) (*s3.Client, error) {
+	cfg, err := a.s3Config(z)
 	if err != nil {
 		return nil, err
 	}
-	if z.SOSEndpoint == "" {
-		return nil, fmt.Errorf("zone %s has no S3 endpoint", z.Name)
+	return s3client.New(cfg), nil
+}
+
+// replFor returns the replication calls of a zone (the configuration as
+// XML and the sos-replication-* extensions).
+func (a *app) replFor(z zoneInfo) (*s3client.Replication, error) {
+	cfg, err := a.s3Config(z)
+	if err != nil {
+		return nil, err
 	}
-	return s3.New(s3.Options{
-		Region:                     z.Name,
-		BaseEndpoint:               aws.String(z.SOSEndpoint),
-		UsePathStyle:               true,
-		Credentials:                credentials.NewStaticCredentialsProvider(s.Key, s.Secret, ""),
-		HTTPClient:                 a.httpClient(),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-	}), nil
+	return s3client.NewReplication(cfg), nil
 }
 
 // bucket finds the zone of an existing bucket: --zone when given,
@@ -194,11 +195,10 @@ func checkBucketName(name string) error {
 // responseRegion returns the X-Amz-Bucket-Region header and status code of
 // a failed S3 call.
 func responseRegion(err error) (string, int) {
-	var re *awshttp.ResponseError
-	if err == nil || !errors.As(err, &re) || re.Response == nil {
-		return "", 0
+	if e := s3client.ErrorOf(err); e != nil {
+		return e.Region, e.StatusCode
 	}
-	return re.Response.Header.Get("X-Amz-Bucket-Region"), re.HTTPStatusCode()
+	return "", 0
 }
 
 // zoneRedirect is the answer of a zone for a bucket that another zone
@@ -280,21 +280,6 @@ func deniedError(msg, op, what string) error {
 	return fmt.Errorf("access denied: %s", msg)
 }
 
-// kebab turns an SDK operation name into sos's: HeadObject -> head-object.
-func kebab(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('-')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // s3Error turns an S3 error into words: what failed, on which bucket/zone.
 func s3Error(err error, b bucketRef, key string) error {
 	if err == nil {
@@ -303,17 +288,10 @@ func s3Error(err error, b bucketRef, key string) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	code, msg := "", ""
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		code, msg = ae.ErrorCode(), ae.ErrorMessage()
+	code, msg, op, region, status := "", "", "", "", 0
+	if e := s3client.ErrorOf(err); e != nil {
+		code, msg, op, region, status = e.Code, e.Message, e.Op, e.Region, e.StatusCode
 	}
-	op := ""
-	var oe *smithy.OperationError
-	if errors.As(err, &oe) {
-		op = kebab(oe.OperationName)
-	}
-	region, status := responseRegion(err)
 	what := "sos://" + b.Name
 	target := b.Name
 	if key != "" {
@@ -321,7 +299,7 @@ func s3Error(err error, b bucketRef, key string) error {
 		target += "/" + key
 	}
 	switch {
-	case code == "NoSuchBucket" || (status == http.StatusNotFound && key == "" && code == "NotFound"):
+	case code == "NoSuchBucket" || (status == http.StatusNotFound && key == "" && (code == "NotFound" || code == "")):
 		return fmt.Errorf("bucket %s not found in zone %s", b.Name, b.Zone.Name)
 	case code == "PermanentRedirect" || status == http.StatusMovedPermanently:
 		if region == b.Zone.Name {
@@ -342,7 +320,8 @@ func s3Error(err error, b bucketRef, key string) error {
 		}
 		return fmt.Errorf("%s: %s (%s)", what, msg, code)
 	}
-	if oe != nil {
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
 		err = oe.Err
 	}
 	var ue *url.Error
@@ -350,96 +329,4 @@ func s3Error(err error, b bucketRef, key string) error {
 		return fmt.Errorf("cannot reach zone %s at %s: %v", b.Zone.Name, b.Zone.SOSEndpoint, ue.Err)
 	}
 	return fmt.Errorf("%s: %v", what, err)
-}
-
-// s3Raw sends a SigV4-signed request to a zone for what the SDK does not
-// model (sos extensions) or should not reshape (the replication XML).
-// It returns the body of a 2xx answer, or an S3 error in words.
-func (a *app) s3Raw(ctx context.Context, b bucketRef, method, subresource string, body []byte, contentType string) ([]byte, error) {
-	s, err := a.resolved()
-	if err != nil {
-		return nil, err
-	}
-	u := strings.TrimSuffix(b.Zone.SOSEndpoint, "/") + "/" + url.PathEscape(b.Name) + "?" + subresource
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:])
-	req.Header.Set("X-Amz-Content-Sha256", hash)
-	if body != nil {
-		m := md5.Sum(body)
-		req.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(m[:]))
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-	}
-	creds := aws.Credentials{AccessKeyID: s.Key, SecretAccessKey: s.Secret}
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hash, "s3", b.Zone.Name, time.Now()); err != nil {
-		return nil, err
-	}
-	res, err := a.httpClient().Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("cannot reach zone %s at %s: %v", b.Zone.Name, b.Zone.SOSEndpoint, err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
-	if err != nil {
-		return nil, err
-	}
-	if res.StatusCode/100 == 2 {
-		return data, nil
-	}
-	return nil, rawS3Error(res, data, b, kebab(strings.ToLower(method[:1])+strings.ToLower(method[1:]))+"-bucket-"+subresource)
-}
-
-// rawError is an S3 error answer read without the SDK.
-type rawError struct {
-	Code, Message string
-	Status        int
-	Region        string
-}
-
-func (e *rawError) Error() string { return e.Code + ": " + e.Message }
-
-func rawS3Error(res *http.Response, data []byte, b bucketRef, op string) error {
-	var x struct {
-		Code    string `xml:"Code"`
-		Message string `xml:"Message"`
-	}
-	_ = xml.Unmarshal(data, &x)
-	if x.Code == "" {
-		// The sos extensions may answer JSON errors.
-		var j struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(data, &j) == nil {
-			x.Code, x.Message = j.Code, j.Message
-		}
-	}
-	region := res.Header.Get("X-Amz-Bucket-Region")
-	switch {
-	case x.Code == "NoSuchBucket" || res.StatusCode == http.StatusNotFound && x.Code == "":
-		return fmt.Errorf("bucket %s not found in zone %s", b.Name, b.Zone.Name)
-	case res.StatusCode == http.StatusMovedPermanently || x.Code == "PermanentRedirect":
-		if region == b.Zone.Name {
-			region = ""
-		}
-		return &zoneRedirect{Bucket: b.Name, Asked: b.Zone.Name, Holder: region}
-	case res.StatusCode == http.StatusForbidden:
-		return deniedError(x.Message, op, b.Name)
-	}
-	if x.Message == "" {
-		x.Message = strings.TrimSpace(string(data))
-	}
-	if x.Message == "" {
-		x.Message = res.Status
-	}
-	return &rawError{Code: x.Code, Message: x.Message, Status: res.StatusCode, Region: region}
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/spf13/cobra"
+
+	"sos/internal/s3client"
 )
 
 func (a *app) storageCommand() *cobra.Command {
@@ -109,7 +110,7 @@ func (a *app) storageDeleteCommand() *cobra.Command {
 			}
 			if _, err := cl.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(b.Name)}); err != nil {
 				var code string
-				if ae := apiCode(err); ae == "BucketNotEmpty" {
+				if ae := s3client.Code(err); ae == "BucketNotEmpty" {
 					code = ae
 				}
 				if code != "" {
@@ -590,14 +591,6 @@ func (a *app) storagePresignCommand() *cobra.Command {
 	c.Flags().DurationVarP(&expires, "expires", "e", time.Hour, "how long the URL works")
 	c.Flags().StringVarP(&method, "method", "m", "get", "get (download) or put (upload)")
 	return c
-}
-
-func apiCode(err error) string {
-	var ae interface{ ErrorCode() string }
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 // parallelEach runs fn for 0..n-1 with up to a.parallel at once and

@@ -169,7 +169,4 @@ func TestTakenError(t *testing.T) {
 			t.Errorf("takenError(%s, %q)\n got %q\nwant %q", tc.code, tc.msg, got, tc.want)
 		}
 	}
-	if got := kebab("GetBucketOwnershipControls"); got != "get-bucket-ownership-controls" {
-		t.Errorf("kebab = %q", got)
-	}
 }
