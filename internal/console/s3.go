@@ -1,35 +1,25 @@
 package console
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"sos/internal/control"
+	"sos/internal/s3client"
 )
 
 // zoneClient talks S3 to one zone with the signed-in user's key.
 type zoneClient struct {
 	zone     control.Zone
 	s3       *s3.Client
-	http     *http.Client
-	key      string
-	secret   string
+	repl     *s3client.Replication
 	endpoint string
 }
 
@@ -44,20 +34,8 @@ func (c *console) zoneFor(s *session, zone string) (*zoneClient, error) {
 	if z.S3Endpoint == "" {
 		return nil, errorPage(http.StatusServiceUnavailable, "Zone unreachable", "Zone %s has no S3 endpoint configured.", zone)
 	}
-	key, secret := s.Key, s.Secret
-	cl := s3.New(s3.Options{
-		Region:       z.Name,
-		BaseEndpoint: aws.String(z.S3Endpoint),
-		UsePathStyle: true,
-		HTTPClient:   c.http,
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: key, SecretAccessKey: secret, Source: "sos console session"}, nil
-		}),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-		RetryMaxAttempts:           2,
-	})
-	return &zoneClient{zone: z, s3: cl, http: c.http, key: key, secret: secret, endpoint: strings.TrimSuffix(z.S3Endpoint, "/")}, nil
+	cfg := s3client.Config{Endpoint: z.S3Endpoint, Region: z.Name, AccessKey: s.Key, Secret: s.Secret, HTTPClient: c.http, MaxAttempts: 2}
+	return &zoneClient{zone: z, s3: s3client.New(cfg), repl: s3client.NewReplication(cfg), endpoint: strings.TrimSuffix(z.S3Endpoint, "/")}, nil
 }
 
 // s3Error is a refusal from a zone, in words.
@@ -130,7 +108,9 @@ func ensureStop(s string) string {
 	return s + "."
 }
 
-// wrap turns an SDK error into an *s3Error.
+// wrap turns the error of an S3 call (the SDK's or s3client's) into an
+// *s3Error. Errors that are neither an answer of the zone nor a failure to
+// reach it (a document the console cannot read) are returned as they are.
 func (z *zoneClient) wrap(op string, err error) error {
 	if err == nil {
 		return nil
@@ -139,20 +119,17 @@ func (z *zoneClient) wrap(op string, err error) error {
 		return err
 	}
 	e := &s3Error{Zone: z.zone.Name, Op: op}
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
-		e.Status = re.HTTPStatusCode()
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		e.Code, e.Message = ae.ErrorCode(), ae.ErrorMessage()
+	if se := s3client.ErrorOf(err); se != nil {
+		e.Code, e.Message, e.Status = se.Code, se.Message, se.StatusCode
 		if e.Code == "NotFound" && e.Message == "" {
 			e.Message = "Not found."
 		}
 		return e
 	}
-	if e.Status != 0 {
-		return e
+	var ue *url.Error
+	var oe *smithy.OperationError
+	if !errors.As(err, &ue) && !errors.As(err, &oe) {
+		return err
 	}
 	e.Err = err
 	return e
@@ -162,49 +139,4 @@ func (z *zoneClient) wrap(op string, err error) error {
 func isCode(err error, code string) bool {
 	var se *s3Error
 	return errors.As(err, &se) && se.Code == code
-}
-
-// raw sends a signed S3 request that the SDK has no operation for (the
-// sos-replication-* extensions, and the replication document as XML) and
-// returns the body of a 2xx answer.
-func (z *zoneClient) raw(ctx context.Context, op, method, bucket, query string, body []byte) ([]byte, error) {
-	u := z.endpoint + "/" + url.PathEscape(bucket)
-	if query != "" {
-		u += "?" + query
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:])
-	req.Header.Set("X-Amz-Content-Sha256", hash)
-	if len(body) > 0 {
-		req.Header.Set("Content-Type", "application/xml")
-	}
-	creds := aws.Credentials{AccessKeyID: z.key, SecretAccessKey: z.secret}
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hash, "s3", z.zone.Name, time.Now()); err != nil {
-		return nil, err
-	}
-	resp, err := z.http.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, &s3Error{Zone: z.zone.Name, Op: op, Err: err}
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return nil, &s3Error{Zone: z.zone.Name, Op: op, Err: err}
-	}
-	if resp.StatusCode/100 != 2 {
-		var x struct {
-			Code    string `xml:"Code"`
-			Message string `xml:"Message"`
-		}
-		_ = xml.Unmarshal(data, &x)
-		return nil, &s3Error{Zone: z.zone.Name, Op: op, Code: x.Code, Message: x.Message, Status: resp.StatusCode}
-	}
-	return data, nil
 }

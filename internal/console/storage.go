@@ -19,6 +19,7 @@ import (
 	"sos/internal/control"
 	"sos/internal/iam"
 	"sos/internal/replconfig"
+	"sos/internal/s3client"
 )
 
 type bucketRow struct {
@@ -144,18 +145,12 @@ func (z *zoneClient) versioning(ctx context.Context, bucket string) (string, err
 
 // replication returns the bucket's configuration, nil when it has none.
 func (z *zoneClient) replication(ctx context.Context, bucket string) (*replconfig.Config, error) {
-	data, err := z.raw(ctx, "get-bucket-replication", http.MethodGet, bucket, "replication", nil)
+	cfg, err := z.repl.GetConfig(ctx, bucket)
+	err = z.wrap("get-bucket-replication", err)
 	if isCode(err, "ReplicationConfigurationNotFoundError") {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := replconfig.ParseXML(data)
-	if err != nil {
-		return nil, fmt.Errorf("zone %s returned a replication configuration the console cannot read: %w", z.zone.Name, err)
-	}
-	return cfg, nil
+	return cfg, err
 }
 
 func (c *console) bucketsPage(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -379,28 +374,8 @@ type replicationPage struct {
 	Config    string
 	HasConfig bool
 	Error     string
-	Status    *replStatus
+	Status    *s3client.ReplicationStatus
 	StatusErr string
-}
-
-// replStatus is the JSON of GET ?sos-replication-status.
-type replStatus struct {
-	Bucket string `json:"bucket"`
-	Rules  []struct {
-		ID                   string  `json:"id"`
-		Destination          string  `json:"destination"`
-		Status               string  `json:"status"`
-		Pending              int64   `json:"pending"`
-		PendingBytes         int64   `json:"pending-bytes"`
-		Failed               int64   `json:"failed"`
-		Completed            int64   `json:"completed"`
-		OldestPendingSeconds float64 `json:"oldest-pending-seconds"`
-		Failures             []struct {
-			Key       string `json:"key"`
-			VersionID string `json:"version-id"`
-			Reason    string `json:"reason"`
-		} `json:"failures"`
-	} `json:"rules"`
 }
 
 func (c *console) replicationData(r *http.Request, zc *zoneClient, h bucketHeader) replicationPage {
@@ -412,14 +387,9 @@ func (c *console) replicationData(r *http.Request, zc *zoneClient, h bucketHeade
 	case cfg != nil:
 		p.Config = string(cfg.JSON())
 		p.HasConfig = true
-		data, err := zc.raw(r.Context(), "get-bucket-replication", http.MethodGet, h.Name, "sos-replication-status", nil)
+		st, err := zc.repl.Status(r.Context(), h.Name)
 		if err != nil {
-			p.StatusErr = err.Error()
-			break
-		}
-		var st replStatus
-		if err := json.Unmarshal(data, &st); err != nil {
-			p.StatusErr = fmt.Sprintf("Zone %s answered a replication status the console cannot read: %v", zc.zone.Name, err)
+			p.StatusErr = zc.wrap("get-bucket-replication", err).Error()
 			break
 		}
 		p.Status = &st
@@ -451,7 +421,7 @@ func (c *console) putReplication(w http.ResponseWriter, r *http.Request, s *sess
 		msg = err.Error()
 	} else if cfg, err := replconfig.ParseJSON([]byte(text)); err != nil {
 		msg = replErrorWords(err)
-	} else if _, err := zc.raw(r.Context(), "put-bucket-replication", http.MethodPut, h.Name, "replication", cfg.XML()); err != nil {
+	} else if err := zc.wrap("put-bucket-replication", zc.repl.PutConfig(r.Context(), h.Name, cfg)); err != nil {
 		var se *s3Error
 		if !errors.As(err, &se) {
 			return err
@@ -517,7 +487,7 @@ func (c *console) deleteReplication(w http.ResponseWriter, r *http.Request, s *s
 	if err != nil {
 		return err
 	}
-	if _, err := zc.raw(r.Context(), "delete-bucket-replication", http.MethodDelete, h.Name, "replication", nil); err != nil {
+	if err := zc.wrap("delete-bucket-replication", zc.repl.DeleteConfig(r.Context(), h.Name)); err != nil {
 		var se *s3Error
 		if errors.As(err, &se) {
 			c.redirect(w, r, s, bucketURL(h.Name, "replication"), &flash{Error: true, Field: "config", Text: se.Words()})
@@ -534,8 +504,8 @@ func (c *console) retryReplication(w http.ResponseWriter, r *http.Request, s *se
 	if err != nil {
 		return err
 	}
-	data, err := zc.raw(r.Context(), "retry-replication", http.MethodPost, h.Name, "sos-replication-retry", nil)
-	if err != nil {
+	retried, err := zc.repl.Retry(r.Context(), h.Name)
+	if err = zc.wrap("retry-replication", err); err != nil {
 		var se *s3Error
 		if errors.As(err, &se) {
 			c.redirect(w, r, s, bucketURL(h.Name, "replication"), &flash{Error: true, Field: "status", Text: se.Words()})
@@ -543,12 +513,8 @@ func (c *console) retryReplication(w http.ResponseWriter, r *http.Request, s *se
 		}
 		return err
 	}
-	var out struct {
-		Retried int `json:"retried"`
-	}
-	_ = json.Unmarshal(data, &out)
-	text := fmt.Sprintf("%d failed object version(s) queued for replication again.", out.Retried)
-	if out.Retried == 0 {
+	text := fmt.Sprintf("%d failed object version(s) queued for replication again.", retried)
+	if retried == 0 {
 		text = "There was nothing to retry: no object version is FAILED."
 	}
 	c.redirect(w, r, s, bucketURL(h.Name, "replication"), &flash{Field: "status", Text: text})
