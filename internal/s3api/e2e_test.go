@@ -23,7 +23,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -33,6 +32,7 @@ import (
 	"sos/internal/meta/pebblemeta"
 	"sos/internal/object"
 	"sos/internal/s3api"
+	"sos/internal/s3client"
 	"sos/internal/versionid"
 )
 
@@ -156,18 +156,8 @@ func newZoneEnv(t *testing.T, zone string, withRepl bool) *env {
 }
 
 func (e *env) client(key, secret, token string, mods ...func(*s3.Options)) *s3.Client {
-	o := s3.Options{
-		Region:           e.zone,
-		BaseEndpoint:     aws.String(e.srv.URL),
-		UsePathStyle:     true,
-		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, token),
-		HTTPClient:       e.srv.Client(),
-		RetryMaxAttempts: 1,
-	}
-	for _, m := range mods {
-		m(&o)
-	}
-	return s3.New(o)
+	return s3client.New(s3client.Config{Endpoint: e.srv.URL, Region: e.zone, AccessKey: key, Secret: secret, SessionToken: token,
+		HTTPClient: e.srv.Client(), MaxAttempts: 1, SDKChecksums: true}, mods...)
 }
 
 // raw sends a request signed with key/secret (no signature when key is "").

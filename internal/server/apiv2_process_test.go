@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -12,12 +11,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
 	"sos/internal/controlapi"
+	"sos/internal/s3client"
 )
 
 // Helpers shared by the process tests that talk API v2 and check S3
@@ -150,30 +147,16 @@ func (c apiV2) createKey(t *testing.T, name, roleID string) (key, secret string)
 
 // newS3Session is newS3 with a session token (temporary credentials).
 func newS3Session(endpoint, region, key, secret, token string) *s3.Client {
-	return s3.New(s3.Options{
-		Region:           region,
-		BaseEndpoint:     aws.String(endpoint),
-		UsePathStyle:     true,
-		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, token),
-		RetryMaxAttempts: 1,
-	})
+	return s3client.New(s3client.Config{Endpoint: endpoint, Region: region, AccessKey: key, Secret: secret, SessionToken: token,
+		MaxAttempts: 1, SDKChecksums: true})
 }
 
 // s3Code is the S3 error code and HTTP status of err ("" and 0 for nil).
 func s3Code(err error) (string, int) {
-	if err == nil {
-		return "", 0
+	if e := s3client.ErrorOf(err); e != nil {
+		return e.Code, e.StatusCode
 	}
-	code, status := "", 0
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		code = ae.ErrorCode()
-	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		status = re.HTTPStatusCode()
-	}
-	return code, status
+	return "", 0
 }
 
 // wantS3Code fails unless err is the S3 error code.

@@ -13,20 +13,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// newS3 is an aws-sdk-go-v2 client for a zone, configured explicitly (the
-// environment's AWS_* settings are ignored).
+// newS3 is an S3 client for a zone (explicit configuration: the
+// environment's AWS_* settings are ignored), without retries, with the
+// SDK's checksums.
 func newS3(endpoint, region, key, secret string) *s3.Client {
-	return s3.New(s3.Options{
-		Region:           region,
-		BaseEndpoint:     aws.String(endpoint),
-		UsePathStyle:     true,
-		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, ""),
-		RetryMaxAttempts: 1,
-	})
+	return newS3Session(endpoint, region, key, secret, "")
 }
 
 // TestKill9KeepsAcknowledgedWrites kills a `sosd dev` with SIGKILL in the

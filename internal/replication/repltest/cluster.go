@@ -28,6 +28,7 @@ import (
 	"sos/internal/repldiff"
 	"sos/internal/replication"
 	"sos/internal/s3api"
+	"sos/internal/s3client"
 )
 
 // Cluster is a set of in-process zones sharing one IAM view (roles, the
@@ -353,18 +354,9 @@ func (z *Zone) Client() *s3.Client {
 }
 
 // NewS3Client builds an S3 client with explicit configuration (no shared
-// config files, no environment).
+// config files, no environment): s3client.New.
 func NewS3Client(endpoint, region, key, secret, token string) *s3.Client {
-	return s3.New(s3.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(endpoint),
-		UsePathStyle: true,
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: key, SecretAccessKey: secret, SessionToken: token}, nil
-		}),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-	})
+	return s3client.New(s3client.Config{Endpoint: endpoint, Region: region, AccessKey: key, Secret: secret, SessionToken: token})
 }
 
 // CreateVersionedBucket creates a bucket in z with versioning Enabled.
