@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"cel.dev/cel-go/cel"
-	celast "cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/ext"
@@ -82,11 +81,6 @@ func inIPRange(lhs, rhs ref.Val) ref.Val {
 	return types.Bool(prefix.Contains(addr.Unmap()) || prefix.Contains(addr))
 }
 
-func hasComprehension(a *cel.Ast) bool {
-	root := celast.NavigateAST(a.NativeRep())
-	return len(celast.MatchDescendants(root, celast.KindMatcher(celast.ComprehensionKind))) > 0
-}
-
 // compileExpression checks one rule expression and returns its program.
 // field names the rule in errors.
 func compileExpression(field, src string) (cel.Program, error) {
@@ -110,14 +104,10 @@ func compileExpression(field, src string) (cel.Program, error) {
 	if !ast.OutputType().IsExactType(cel.BoolType) {
 		return nil, &PolicyError{Field: field, Msg: fmt.Sprintf("expression must be bool, not %s", ast.OutputType())}
 	}
-	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
-	// Without comprehensions (all, exists, map, filter...) an expression's
-	// cost is linear in its size and its inputs; with them it can multiply,
-	// so only those pay for runtime cost tracking.
-	if hasComprehension(ast) {
-		opts = append(opts, cel.CostLimit(maxEvalCost))
-	}
-	prg, err := env.Program(ast, opts...)
+	// Every program tracks its runtime cost: comprehensions (all, exists,
+	// map...) multiply it, and so do string functions without them (each
+	// replace can multiply a string's length), so no expression is exempt.
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(maxEvalCost))
 	if err != nil {
 		return nil, &PolicyError{Field: field, Msg: err.Error()}
 	}

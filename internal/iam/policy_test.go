@@ -299,3 +299,22 @@ func TestCostLimit(t *testing.T) {
 		t.Errorf("got %+v, want rule 1 to allow after rule 0 hit the cost limit", d)
 	}
 }
+
+// An expression without comprehensions can still grow a string
+// exponentially: every replace below multiplies the length by 16. Such a
+// rule must stop at the cost limit instead of allocating gigabytes on
+// every request evaluated under the role.
+func TestCostLimitWithoutComprehension(t *testing.T) {
+	expr := "operation" + strings.Repeat(".replace('a', 'aaaaaaaaaaaaaaaa')", 6) + ".size() > 0"
+	doc := `{"default-service-strategy":"allow","services":{"sos":{"type":"rules","rules":[
+	  {"action":"deny","expression":"` + expr + `"},
+	  {"action":"allow","expression":"true"}]}}}`
+	p, err := ParsePolicy([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.Evaluate(ServiceSOS, Request{Operation: "aaaa"})
+	if !d.Allowed || d.Reason != "rule services.sos.rules[1] allows" {
+		t.Errorf("got %+v, want rule 0 to hit the cost limit and rule 1 to allow", d)
+	}
+}
