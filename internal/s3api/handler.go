@@ -89,6 +89,8 @@ type Handler struct {
 	domains []string
 	now     func() time.Time
 	log     *slog.Logger
+	// verifier checks signatures and caches signing keys.
+	verifier *sigv4.Verifier
 }
 
 // New returns the S3 handler of a zone.
@@ -108,6 +110,7 @@ func New(o Options) http.Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.verifier = sigv4.NewVerifier(sigv4.Options{Region: h.zone, Service: "s3", Now: h.now, Secrets: h.auth}, 0)
 	return h
 }
 
@@ -295,12 +298,7 @@ func checkBucketName(name string) error {
 }
 
 func (h *Handler) authenticate(req *request) error {
-	res, err := sigv4.Verify(req.r.Context(), req.r, sigv4.Options{
-		Region:  h.zone,
-		Service: "s3",
-		Now:     h.now,
-		Secrets: h.auth,
-	})
+	res, err := h.verifier.Verify(req.r.Context(), req.r)
 	if err != nil {
 		return err
 	}

@@ -111,6 +111,11 @@ func (o *Options) defaults() {
 // for a request that is not correctly signed, and otherwise a Result whose
 // Body the caller reads instead of r.Body. r is not modified.
 func Verify(ctx context.Context, r *http.Request, o Options) (*Result, error) {
+	return verify(ctx, r, o, nil)
+}
+
+// verify is Verify with signing keys from keys (derived each time when nil).
+func verify(ctx context.Context, r *http.Request, o Options, keys *keyCache) (*Result, error) {
 	o.defaults()
 	if o.Secrets == nil {
 		return nil, errors.New("sigv4: Options.Secrets is required")
@@ -127,9 +132,9 @@ func Verify(ctx context.Context, r *http.Request, o Options) (*Result, error) {
 	case len(authz) > 1:
 		return nil, fmt.Errorf("%w: more than one Authorization header", ErrAuthorizationHeaderMalformed)
 	case len(authz) == 1:
-		return verifyHeader(ctx, r, authz[0], o)
+		return verifyHeader(ctx, r, authz[0], o, keys)
 	case presigned:
-		return verifyPresigned(ctx, r, q, o)
+		return verifyPresigned(ctx, r, q, o, keys)
 	case q.Has("AWSAccessKeyId") && q.Has("Signature"):
 		return nil, fmt.Errorf("%w: Signature Version 2 presigned URLs are not accepted", ErrUnsupportedAlgorithm)
 	}
@@ -140,7 +145,7 @@ func Verify(ctx context.Context, r *http.Request, o Options) (*Result, error) {
 	return res, nil
 }
 
-func verifyHeader(ctx context.Context, r *http.Request, authz string, o Options) (*Result, error) {
+func verifyHeader(ctx context.Context, r *http.Request, authz string, o Options, keys *keyCache) (*Result, error) {
 	a, err := parseAuthorization(authz)
 	if err != nil {
 		return nil, err
@@ -174,7 +179,7 @@ func verifyHeader(ctx context.Context, r *http.Request, authz string, o Options)
 	if err != nil {
 		return nil, err
 	}
-	key := signingKey(secret, a.Credential.Day, a.Credential.Region, a.Credential.Service)
+	key := keys.signingKey(secret, a.Credential.Day, a.Credential.Region, a.Credential.Service)
 	sc := a.Credential.scope()
 	creq := canonicalRequest(r.Method, canonicalURI(r.URL), canonicalQuery(r.URL.RawQuery, ""),
 		canonicalHeaders(r, a.SignedHeaders), a.SignedHeaders, payload)
@@ -195,7 +200,7 @@ func verifyHeader(ctx context.Context, r *http.Request, authz string, o Options)
 	return res, nil
 }
 
-func verifyPresigned(ctx context.Context, r *http.Request, q url.Values, o Options) (*Result, error) {
+func verifyPresigned(ctx context.Context, r *http.Request, q url.Values, o Options, keys *keyCache) (*Result, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrAuthorizationQueryParametersError}, args...)...)
 	}
@@ -263,7 +268,7 @@ func verifyPresigned(ctx context.Context, r *http.Request, q url.Values, o Optio
 	if err != nil {
 		return nil, err
 	}
-	key := signingKey(secret, cred.Day, cred.Region, cred.Service)
+	key := keys.signingKey(secret, cred.Day, cred.Region, cred.Service)
 	sc := cred.scope()
 	creq := canonicalRequest(r.Method, canonicalURI(r.URL), canonicalQuery(r.URL.RawQuery, querySignature),
 		canonicalHeaders(r, signed), signed, payload)
