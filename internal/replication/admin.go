@@ -10,35 +10,22 @@ import (
 	"sos/internal/meta"
 	"sos/internal/object"
 	"sos/internal/replconfig"
+	"sos/internal/s3client"
 	"sos/internal/versionid"
 )
 
 // StatusReport is the replication status of a bucket, as served by
-// GET /{bucket}?sos-replication-status.
-type StatusReport struct {
-	Bucket string       `json:"bucket"`
-	Rules  []RuleStatus `json:"rules"`
-}
+// GET /{bucket}?sos-replication-status. The wire type is s3client's, the
+// one place where the clients read it too.
+type StatusReport = s3client.ReplicationStatus
 
-// RuleStatus is the state of one rule (and destination).
-type RuleStatus struct {
-	ID                   string        `json:"id"`
-	Destination          string        `json:"destination"`
-	Status               string        `json:"status"` // Enabled, Disabled, or Removed (entries left by a rule no longer configured)
-	Pending              int64         `json:"pending"`
-	PendingBytes         int64         `json:"pending-bytes"`
-	Failed               int64         `json:"failed"`
-	Completed            int64         `json:"completed"`
-	OldestPendingSeconds float64       `json:"oldest-pending-seconds"`
-	Failures             []FailureInfo `json:"failures"`
-}
+// RuleStatus is the state of one rule (and destination); its Status is
+// Enabled, Disabled, or Removed (entries left by a rule no longer
+// configured).
+type RuleStatus = s3client.RuleStatus
 
 // FailureInfo is one FAILED version and why.
-type FailureInfo struct {
-	Key       string `json:"key"`
-	VersionID string `json:"version-id"`
-	Reason    string `json:"reason"`
-}
+type FailureInfo = s3client.FailureInfo
 
 // MaxReportedFailures bounds the failures listed per rule in a status.
 const MaxReportedFailures = 100
