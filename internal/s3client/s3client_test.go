@@ -3,7 +3,6 @@ package s3client_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -23,7 +22,6 @@ import (
 	"sos/internal/control"
 	"sos/internal/iam"
 	"sos/internal/replconfig"
-	"sos/internal/replication"
 	"sos/internal/s3client"
 	"sos/internal/server"
 )
@@ -352,31 +350,5 @@ func TestReplicationRefusalsAndBadInput(t *testing.T) {
 	noEndpoint.Endpoint = ""
 	if _, err := s3client.NewReplication(noEndpoint).Retry(ctx, "s3c-c"); err == nil || s3client.ErrorOf(err) != nil {
 		t.Errorf("no endpoint: %v", err)
-	}
-}
-
-// The zone serves replication.StatusReport; ReplicationStatus must read
-// every field of it back.
-func TestReplicationStatusIsTheZonesWireForm(t *testing.T) {
-	report := replication.StatusReport{Bucket: "b", Rules: []replication.RuleStatus{{
-		ID: "r", Destination: "d", Status: "Enabled", Pending: 1, PendingBytes: 2, Failed: 3, Completed: 4, OldestPendingSeconds: 5.5,
-		Failures: []replication.FailureInfo{{Key: "k", VersionID: "v", Reason: "why"}},
-	}}}
-	want, err := json.Marshal(report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st s3client.ReplicationStatus
-	dec := json.NewDecoder(bytes.NewReader(want))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
-		t.Fatalf("decoding %s: %v", want, err)
-	}
-	got, err := json.Marshal(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("round trip:\n got %s\nwant %s", got, want)
 	}
 }
