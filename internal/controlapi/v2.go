@@ -10,7 +10,7 @@ import (
 	"sos/internal/iam"
 )
 
-// Wire types of API v2 (see .briefs/apiv2.md).
+// Wire types of API v2 (see docs/api-v2.md).
 
 // ZoneJSON is one entry of GET /v2/zone.
 type ZoneJSON struct {

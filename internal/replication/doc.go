@@ -5,7 +5,7 @@
 // the outbox may hold any number of entries), and copy each version to its
 // destination bucket in another zone over S3, signed with temporary
 // credentials of the rule's IAM role and marked with the X-Sos-Replica-*
-// headers (see .briefs/replica.md). Large objects stream as multipart uploads.
+// headers (see docs/replica-writes.md). Large objects stream as multipart uploads.
 //
 // Outcomes: success marks the version's target COMPLETED and deletes the
 // entry; a permanent refusal (AccessDenied, NoSuchBucket, unversioned

@@ -24,7 +24,7 @@ import (
 	"sos/internal/meta"
 )
 
-// Replica write headers (see .briefs/replica.md).
+// Replica write headers (see docs/replica-writes.md).
 const (
 	HeaderReplicaVersionID    = "X-Sos-Replica-Version-Id"
 	HeaderReplicaLastModified = "X-Sos-Replica-Last-Modified"
