@@ -113,13 +113,12 @@ func (s *Service) commitVersion(ctx context.Context, nv newVersion) (meta.Versio
 			}
 			v.LastModified = s.now().UTC()
 		}
+		// PutVersion below replaces a version with the same ID; its blobs
+		// are freed after the commit.
 		old, err := tx.Version(ctx, nv.bucket, nv.key, v.VersionID)
 		switch {
 		case err == nil:
 			freed = append(freed, blobsOf(old)...)
-			if err := tx.DeleteVersion(ctx, nv.bucket, nv.key, v.VersionID); err != nil {
-				return err
-			}
 		case !errors.Is(err, meta.ErrNotFound):
 			return err
 		}
@@ -167,8 +166,13 @@ func (s *Service) PutObject(ctx context.Context, in PutInput) (ObjectInfo, error
 	if in.Replica != nil && in.Replica.VersionID == "" {
 		return ObjectInfo{}, fmt.Errorf("%w: a replica needs its source version ID", ErrInvalidArgument)
 	}
-	if _, err := bucketOf(ctx, s.meta, in.Bucket); err != nil {
-		return ObjectInfo{}, err
+	// The commit reads the bucket under the key lock. Before a body that
+	// may become a blob is read, a missing bucket fails early; a small body
+	// is read first, saving the commit's bucket read a twin.
+	if in.Size < 0 || in.Size > int64(s.inlineMax) {
+		if _, err := bucketOf(ctx, s.meta, in.Bucket); err != nil {
+			return ObjectInfo{}, err
+		}
 	}
 	nv := newVersion{bucket: in.Bucket, key: in.Key, attrs: in.Attrs, tags: in.Tags, replica: in.Replica}
 	if in.IfMatch != "" || in.IfNoneMatch != "" {

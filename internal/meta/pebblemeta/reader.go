@@ -183,17 +183,24 @@ func (r reader) Version(ctx context.Context, bucket, key, versionID string) (met
 		}
 		return out, nil
 	}
-	idx, ok, err := r.get(versionIdxKey(bucket, key, versionID))
+	ik := versionIdxKey(bucket, key, versionID)
+	idx, ok, err := r.get(ik)
 	if err != nil {
 		return meta.Version{}, err
 	}
 	if !ok {
+		if r.tx != nil {
+			r.tx.noteStamp(ik, 0, false)
+		}
 		return meta.Version{}, notFound(fmt.Sprintf("version %s/%s?versionId=%s", bucket, key, versionID))
 	}
 	if len(idx) < 8 {
 		return meta.Version{}, errCorrupt
 	}
 	stamp := binary.BigEndian.Uint64(idx)
+	if r.tx != nil {
+		r.tx.noteStamp(ik, stamp, true)
+	}
 	val, ok, err := r.get(versionKey(bucket, key, stamp, versionID))
 	if err != nil {
 		return meta.Version{}, err

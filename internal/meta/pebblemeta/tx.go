@@ -1,6 +1,7 @@
 package pebblemeta
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -17,6 +18,61 @@ type tx struct {
 	reader
 	b    *pebble.Batch
 	done bool
+	// stamps remembers the version index entries this transaction read or
+	// wrote, so that replacing a version it just looked up (read, delete,
+	// put) reads the index once. Bounded by maxTxStamps.
+	stamps []idxStamp
+}
+
+// idxStamp is what a transaction knows of one version index key: absent,
+// or present with the version's stamp.
+type idxStamp struct {
+	key     []byte
+	stamp   uint64
+	present bool
+}
+
+// maxTxStamps bounds the index entries a transaction remembers; a larger
+// transaction (a multi-delete) reads the rest from the batch.
+const maxTxStamps = 16
+
+func (t *tx) knownStamp(ik []byte) (idxStamp, bool) {
+	for _, e := range t.stamps {
+		if bytes.Equal(e.key, ik) {
+			return e, true
+		}
+	}
+	return idxStamp{}, false
+}
+
+// noteStamp records the state of index key ik after a read or write in
+// this transaction. ik must not be modified afterwards.
+func (t *tx) noteStamp(ik []byte, stamp uint64, present bool) {
+	for i := range t.stamps {
+		if bytes.Equal(t.stamps[i].key, ik) {
+			t.stamps[i].stamp, t.stamps[i].present = stamp, present
+			return
+		}
+	}
+	if len(t.stamps) < maxTxStamps {
+		t.stamps = append(t.stamps, idxStamp{key: ik, stamp: stamp, present: present})
+	}
+}
+
+// stampOf returns the stamp of the version behind index key ik, from what
+// the transaction already knows or from the batch.
+func (t *tx) stampOf(ik []byte) (uint64, bool, error) {
+	if e, ok := t.knownStamp(ik); ok {
+		return e.stamp, e.present, nil
+	}
+	old, ok, err := t.get(ik)
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	if len(old) < 8 {
+		return 0, false, errCorrupt
+	}
+	return binary.BigEndian.Uint64(old), true, nil
 }
 
 var _ meta.Tx = (*tx)(nil)
@@ -68,15 +124,13 @@ func (t *tx) PutVersion(ctx context.Context, v meta.Version) error {
 		return fmt.Errorf("pebblemeta: version %s/%s has both inline data and a blob", v.Bucket, v.Key)
 	}
 	ik := versionIdxKey(v.Bucket, v.Key, v.VersionID)
-	old, ok, err := t.get(ik)
-	if err != nil {
+	oldStamp, ok, err := t.stampOf(ik)
+	if err != nil && !errors.Is(err, errCorrupt) {
 		return err
 	}
-	if ok && len(old) >= 8 {
-		if oldStamp := binary.BigEndian.Uint64(old); oldStamp != v.Stamp {
-			if err := t.del(versionKey(v.Bucket, v.Key, oldStamp, v.VersionID)); err != nil {
-				return err
-			}
+	if ok && oldStamp != v.Stamp {
+		if err := t.del(versionKey(v.Bucket, v.Key, oldStamp, v.VersionID)); err != nil {
+			return err
 		}
 	}
 	val := encodeVersion(make([]byte, 0, 128), &v)
@@ -85,7 +139,11 @@ func (t *tx) PutVersion(ctx context.Context, v meta.Version) error {
 	}
 	idx := make([]byte, 8, 8+len(v.Inline))
 	binary.BigEndian.PutUint64(idx, v.Stamp)
-	return t.set(ik, append(idx, v.Inline...))
+	if err := t.set(ik, append(idx, v.Inline...)); err != nil {
+		return err
+	}
+	t.noteStamp(ik, v.Stamp, true)
+	return nil
 }
 
 // DeleteVersion implements meta.Tx.
@@ -94,20 +152,21 @@ func (t *tx) DeleteVersion(ctx context.Context, bucket, key, versionID string) e
 		return err
 	}
 	ik := versionIdxKey(bucket, key, versionID)
-	old, ok, err := t.get(ik)
+	stamp, ok, err := t.stampOf(ik)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return notFound(fmt.Sprintf("version %s/%s?versionId=%s", bucket, key, versionID))
 	}
-	if len(old) < 8 {
-		return errCorrupt
-	}
-	if err := t.del(versionKey(bucket, key, binary.BigEndian.Uint64(old), versionID)); err != nil {
+	if err := t.del(versionKey(bucket, key, stamp, versionID)); err != nil {
 		return err
 	}
-	return t.del(ik)
+	if err := t.del(ik); err != nil {
+		return err
+	}
+	t.noteStamp(ik, 0, false)
+	return nil
 }
 
 func uploadIdxKeyOf(u *meta.Upload) []byte {
