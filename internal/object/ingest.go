@@ -112,12 +112,17 @@ func (s *Service) ingest(ctx context.Context, in dataIn) (stored, error) {
 	}
 	var head []byte
 	inline := false
-	if inlineMax >= 0 && (in.size < 0 || in.size <= inlineMax) {
-		capHint := inlineMax + 1
-		if in.size >= 0 {
-			capHint = in.size + 1
+	switch {
+	case inlineMax >= 0 && in.size >= 0 && in.size <= inlineMax:
+		// Known small size: read exactly that into a buffer of that size,
+		// then to EOF (where a signed body is verified).
+		var err error
+		if head, err = readSized(cr, in.size); err != nil {
+			return out, err
 		}
-		buf := bytes.NewBuffer(make([]byte, 0, capHint))
+		inline = true
+	case inlineMax >= 0 && in.size < 0:
+		buf := bytes.NewBuffer(make([]byte, 0, inlineMax+1))
 		if _, err := buf.ReadFrom(io.LimitReader(cr, inlineMax+1)); err != nil {
 			return out, err
 		}
@@ -173,6 +178,38 @@ func (s *Service) ingest(ctx context.Context, in dataIn) (stored, error) {
 		out.checksums = map[string]string{alg: base64.StdEncoding.EncodeToString(got)}
 	}
 	return out, nil
+}
+
+// readSized reads a body declared to hold size bytes into a buffer of that
+// size, then reads on to EOF. A shorter body is returned as it is; a longer
+// one is counted to its end (bounded by the countingReader's max) and
+// refused with ErrIncompleteBody.
+func readSized(cr *countingReader, size int64) ([]byte, error) {
+	head := make([]byte, size)
+	n, err := io.ReadFull(cr, head)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return head[:n], nil
+	case err != nil:
+		return nil, err
+	}
+	var probe [1]byte
+	for {
+		m, err := cr.Read(probe[:])
+		if m > 0 {
+			rest, err := io.Copy(io.Discard, cr)
+			if err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: got %d of %d bytes", ErrIncompleteBody, size+int64(m)+rest, size)
+		}
+		if err == io.EOF {
+			return head, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func decodeChecksum(alg string, h hash.Hash, v string) ([]byte, error) {

@@ -162,6 +162,9 @@ func TestPutDigestsAndLimits(t *testing.T) {
 		{"trailer ok", PutInput{Key: "k", Checksum: &Checksum{"CRC32", ""}, TrailerChecksum: func() (Checksum, bool) { return Checksum{"CRC32", crcB64}, true }}, nil},
 		{"trailer bad", PutInput{Key: "k", Checksum: &Checksum{"CRC32", ""}, TrailerChecksum: func() (Checksum, bool) { return Checksum{"CRC32", crccB64}, true }}, ErrBadDigest},
 		{"short body", PutInput{Key: "k", Size: 100}, ErrIncompleteBody},
+		{"long body", PutInput{Key: "k", Body: bytes.NewReader(big), Size: 10}, ErrIncompleteBody},
+		{"long body by one", PutInput{Key: "k", Body: bytes.NewReader(data), Size: int64(len(data) - 1)}, ErrIncompleteBody},
+		{"body failing at EOF", PutInput{Key: "k", Body: io.MultiReader(bytes.NewReader(data), errReader{errAtEOF}), Size: int64(len(data))}, errAtEOF},
 		{"too large", PutInput{Key: "k", Size: MaxPutSize + 1}, ErrEntityTooLarge},
 		{"key too long", PutInput{Key: strings.Repeat("k", 1025)}, ErrKeyTooLong},
 		{"empty key", PutInput{Key: ""}, ErrInvalidArgument},
@@ -211,6 +214,9 @@ func TestPutDigestsAndLimits(t *testing.T) {
 	_, err := e.svc.PutObject(ctx, PutInput{Bucket: "bkt", Key: "x", Body: io.MultiReader(bytes.NewReader(big), errReader{boom}), Size: -1})
 	wantErr(t, err, boom)
 }
+
+// errAtEOF stands for a signed body whose verification fails at its end.
+var errAtEOF = errors.New("payload hash mismatch at EOF")
 
 type errReader struct{ err error }
 
