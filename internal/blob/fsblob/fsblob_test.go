@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -232,5 +234,37 @@ func BenchmarkPut4K(b *testing.B) {
 		if _, _, err := s.Put(context.Background(), bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkPut1M writes 1 MiB blobs from 1 and from 32 goroutines; each
+// Put is durable (file and folder synced) when it returns.
+func BenchmarkPut1M(b *testing.B) {
+	data := make([]byte, 1<<20)
+	for _, par := range []int{1, 32} {
+		b.Run(fmt.Sprintf("par=%d", par), func(b *testing.B) {
+			s, err := Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(data)))
+			if par == 1 {
+				for b.Loop() {
+					if _, _, err := s.Put(context.Background(), bytes.NewReader(data)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return
+			}
+			b.SetParallelism((par + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, _, err := s.Put(context.Background(), bytes.NewReader(data)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }
