@@ -33,6 +33,9 @@ type Options struct {
 	// HTTPClient sends the requests; nil means a client without overall
 	// timeout (each request has its own deadline).
 	HTTPClient *http.Client
+	// RequestTimeout bounds each call other than the snapshot long-poll
+	// (which waits Wait plus a margin); 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// Authorizer is kept loaded with every snapshot; nil makes a new one
 	// (see (*Client).Authorizer).
 	Authorizer *iam.Authorizer
@@ -98,6 +101,10 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("control plane answered %d: %s", e.Status, e.Message)
 }
 
+// DefaultRequestTimeout bounds a call to the control plane other than the
+// snapshot long-poll.
+const DefaultRequestTimeout = 30 * time.Second
+
 // Client talks to the control plane for one zone. Safe for concurrent use.
 type Client struct {
 	base       string
@@ -108,6 +115,7 @@ type Client struct {
 	auth       *iam.Authorizer
 	onSnapshot func(State)
 	wait       time.Duration
+	timeout    time.Duration
 	now        func() time.Time
 
 	state    atomic.Pointer[clientState]
@@ -140,6 +148,7 @@ func New(opts Options) *Client {
 		auth:       opts.Authorizer,
 		onSnapshot: opts.OnSnapshot,
 		wait:       opts.Wait,
+		timeout:    opts.RequestTimeout,
 		now:        opts.Now,
 		ready:      make(chan struct{}),
 		localBkt:   map[string]Bucket{},
@@ -159,6 +168,9 @@ func New(opts Options) *Client {
 	}
 	if c.wait <= 0 {
 		c.wait = 25 * time.Second
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultRequestTimeout
 	}
 	c.state.Store(&clientState{buckets: map[string]Bucket{}, zones: map[string]Zone{}})
 	return c
@@ -433,6 +445,8 @@ func readAPIError(resp *http.Response) error {
 // Errors: ErrBucketAlreadyExists (another zone has it),
 // ErrBucketAlreadyOwnedByYou (this zone has it), *APIError.
 func (c *Client) RegisterBucket(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	resp, err := c.do(ctx, http.MethodPost, "/internal/v1/buckets", map[string]string{"name": name, "zone": c.zone})
 	if err != nil {
 		return fmt.Errorf("registering bucket %q with the control plane: %w", name, err)
@@ -465,6 +479,8 @@ func (c *Client) RegisterBucket(ctx context.Context, name string) error {
 // UnregisterBucket releases name (after this zone deleted the bucket).
 // A name that is not registered gives ErrNotFound.
 func (c *Client) UnregisterBucket(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	path := "/internal/v1/buckets/" + url.PathEscape(name) + "?zone=" + url.QueryEscape(c.zone)
 	resp, err := c.do(ctx, http.MethodDelete, path, nil)
 	if err != nil {
@@ -492,6 +508,8 @@ func (c *Client) RoleCredentials(ctx context.Context, roleID string) (iam.TempCr
 	if cr, ok := c.credCache[roleID]; ok && cr.Expiration.Sub(c.now()) > RoleCredentialsTTL/4 {
 		return cr, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	body := map[string]any{"role-id": roleID, "ttl-seconds": int64(RoleCredentialsTTL / time.Second)}
 	resp, err := c.do(ctx, http.MethodPost, "/internal/v1/role-credentials", body)
 	if err != nil {
@@ -520,6 +538,8 @@ func (c *Client) ReportUsage(ctx context.Context, buckets []BucketUsage) error {
 	if buckets == nil {
 		buckets = []BucketUsage{}
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	resp, err := c.do(ctx, http.MethodPut, "/internal/v1/usage", map[string]any{"zone": c.zone, "buckets": buckets})
 	if err != nil {
 		return fmt.Errorf("reporting usage to the control plane: %w", err)

@@ -279,3 +279,40 @@ func TestWrongToken(t *testing.T) {
 		t.Error("healthy without a sync")
 	}
 }
+
+// A control plane that accepts requests and never answers must not hang a
+// zone: every call other than the long-poll has its own deadline, even
+// when the caller's context has none (replication workers and the usage
+// reporter call with their run context).
+func TestCallsTimeOutOnAHungControlPlane(t *testing.T) {
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer hung.Close()
+	defer close(release)
+	c := controlclient.New(controlclient.Options{URL: hung.URL, Token: "t", Zone: "ch-dk-2", RequestTimeout: 50 * time.Millisecond})
+	ctx := context.Background()
+	done := make(chan error, 4)
+	go func() {
+		_, err := c.RoleCredentials(ctx, "role")
+		done <- err
+		_, err = c.RoleCredentials(ctx, "role") // the first call must not keep the cache locked
+		done <- err
+	}()
+	go func() { done <- c.RegisterBucket(ctx, "b") }()
+	go func() { done <- c.ReportUsage(ctx, nil) }()
+	for range 4 {
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Error("a call to a control plane that never answers succeeded")
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a call to a control plane that never answers is still waiting")
+		}
+	}
+}
