@@ -130,7 +130,9 @@ func (r *Replicator) Status(ctx context.Context, bucket string) (StatusReport, e
 		}
 	}
 	now := r.now()
-	oldest := map[*RuleStatus]time.Time{}
+	// Keyed by rule and destination: rows appended below move rep.Rules,
+	// so pointers into it would not stay the same.
+	oldest := map[[2]string]time.Time{}
 	err = r.forEachOutbox(ctx, func(e meta.OutboxEntry) error {
 		if e.Bucket != bucket {
 			return nil
@@ -145,21 +147,19 @@ func (r *Replicator) Status(ctx context.Context, bucket string) (StatusReport, e
 		}
 		rs.Pending++
 		rs.PendingBytes += e.Size
-		if o, ok := oldest[rs]; !ok || e.CreatedAt.Before(o) {
-			oldest[rs] = e.CreatedAt
+		k := [2]string{rs.ID, rs.Destination}
+		if o, ok := oldest[k]; !ok || e.CreatedAt.Before(o) {
+			oldest[k] = e.CreatedAt
 		}
 		return nil
 	})
 	if err != nil {
 		return StatusReport{}, err
 	}
-	// rep.Rules no longer grows: pointers into it are stable below.
 	for i := range rep.Rules {
 		rs := &rep.Rules[i]
-		for p, o := range oldest {
-			if p.ID == rs.ID && p.Destination == rs.Destination {
-				rs.OldestPendingSeconds = max(0, now.Sub(o).Seconds())
-			}
+		if o, ok := oldest[[2]string{rs.ID, rs.Destination}]; ok {
+			rs.OldestPendingSeconds = max(0, now.Sub(o).Seconds())
 		}
 	}
 	err = r.opts.Meta.ScanVersions(ctx, meta.ScanOptions{Bucket: bucket}, func(v meta.Version) error {
