@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"sos/internal/iam"
+	"sos/internal/versionid"
 )
 
 // Zone is one zone the control plane knows: its name (also its S3 region) and
@@ -83,6 +84,7 @@ func Open(ctx context.Context, opts Options) (*Plane, error) {
 		return nil, errors.New("control: give both the root key and the root secret, or neither")
 	}
 	seen := map[string]bool{}
+	tags := map[uint64]string{}
 	for _, z := range opts.Zones {
 		if err := validZoneName(z.Name); err != nil {
 			return nil, err
@@ -91,6 +93,12 @@ func Open(ctx context.Context, opts Options) (*Plane, error) {
 			return nil, fmt.Errorf("control: zone %q is listed twice", z.Name)
 		}
 		seen[z.Name] = true
+		// Version IDs are unique across zones only if their zone tags are.
+		tag := versionid.ZoneTag(z.Name)
+		if other, ok := tags[tag]; ok {
+			return nil, fmt.Errorf("control: zones %q and %q would make the same version IDs (same version tag %d): rename one", other, z.Name, tag)
+		}
+		tags[tag] = z.Name
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"sos/internal/control"
 	"sos/internal/iam"
+	"sos/internal/versionid"
 )
 
 var zones = []control.Zone{
@@ -249,5 +251,23 @@ func TestRoleCredentials(t *testing.T) {
 	}
 	if _, err := p.RoleCredentials(ctx, "nope", 0); !errors.Is(err, control.ErrNotFound) {
 		t.Errorf("unknown role: %v", err)
+	}
+}
+
+// Version IDs carry a 10-bit tag of the zone name (versionid.ZoneTag) so
+// that two zones never make the same one; two zones whose names share a
+// tag would, so such a deployment is refused.
+func TestOpenRefusesZonesWithTheSameVersionTag(t *testing.T) {
+	if versionid.ZoneTag("zone-0") != versionid.ZoneTag("zone-50") {
+		t.Fatal("test premise: zone-0 and zone-50 share a version tag")
+	}
+	p, err := control.Open(context.Background(), control.Options{DataDir: t.TempDir(),
+		Zones: []control.Zone{{Name: "zone-0"}, {Name: "zone-50"}}})
+	if err == nil {
+		p.Close()
+		t.Fatal("Open accepted two zones whose version IDs would collide")
+	}
+	if !strings.Contains(err.Error(), "zone-0") || !strings.Contains(err.Error(), "zone-50") {
+		t.Errorf("error does not name both zones: %v", err)
 	}
 }
