@@ -309,7 +309,11 @@ func (c *Client) poll(ctx context.Context, now bool) (err error) {
 	case http.StatusNotModified:
 		c.touch()
 		if rev, err := strconv.ParseUint(resp.Header.Get("X-Sos-Revision"), 10, 64); err == nil && rev < c.Revision() {
-			c.logger.Warn("control plane revision went backwards; its data may have been reset", "ours", c.Revision(), "theirs", rev)
+			// A long-poll from our revision would wait until the control
+			// plane's catches up: take its state as it is now instead.
+			c.logger.Warn("control plane revision went backwards; its data may have been reset: taking its state", "ours", c.Revision(), "theirs", rev)
+			resp.Body.Close()
+			return c.poll(ctx, true)
 		}
 		return nil
 	case http.StatusOK:
@@ -321,7 +325,9 @@ func (c *Client) poll(ctx context.Context, now bool) (err error) {
 		return fmt.Errorf("decoding the snapshot: %w", err)
 	}
 	c.touch()
-	c.apply(ws)
+	// An immediate answer is the control plane's state now, which holds
+	// even when its revision is below ours (it was restored or reset).
+	c.apply(ws, now)
 	return nil
 }
 
@@ -350,7 +356,7 @@ type wireSnapshot struct {
 	Zones      []Zone       `json:"zones"`
 }
 
-func (c *Client) apply(ws wireSnapshot) {
+func (c *Client) apply(ws wireSnapshot, replace bool) {
 	snap := iam.Snapshot{
 		Revision: ws.Revision, Keys: ws.Keys,
 		RootKey: ws.RootKey, RootSecret: ws.RootSecret, TempKey: ws.TempKey,
@@ -369,7 +375,12 @@ func (c *Client) apply(ws wireSnapshot) {
 			Labels: r.Labels, Policy: pol,
 		})
 	}
-	if !c.auth.Load(snap) {
+	if replace {
+		if loaded := c.auth.Revision(); ws.Revision < loaded {
+			c.logger.Warn("control plane snapshot is older than the loaded one; taking it", "revision", ws.Revision, "loaded", loaded)
+		}
+		c.auth.Replace(snap)
+	} else if !c.auth.Load(snap) {
 		c.logger.Warn("ignoring an older snapshot from the control plane", "revision", ws.Revision, "loaded", c.auth.Revision())
 		return
 	}

@@ -316,3 +316,47 @@ func TestCallsTimeOutOnAHungControlPlane(t *testing.T) {
 		}
 	}
 }
+
+// A control plane restored from a backup (or reset) answers with a lower
+// revision than the zone holds. The zone must take its state as it is
+// then, not keep the newer state it had (API keys revoked since, for one)
+// until the revision happens to catch up.
+func TestControlPlaneRevisionGoesBackwards(t *testing.T) {
+	ctx := context.Background()
+	newer, older := newFixture(t), newFixture(t)
+	pol, _ := iam.ParsePolicy([]byte(seedPolicy))
+	role, _, _ := newer.plane.CreateRole(ctx, control.RoleSpec{Name: "seed", Policy: pol})
+	key, err := newer.plane.CreateAPIKey(ctx, "k", role.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, _, err := newer.plane.CreateRole(ctx, control.RoleSpec{Name: "r" + time.Now().String()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var backend atomic.Pointer[fixture]
+	backend.Store(newer)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := backend.Load()
+		// Both planes know the zone, each with its own token: use the
+		// serving plane's.
+		tok, _ := f.plane.ZoneToken("ch-dk-2")
+		r.Header.Set("Authorization", "Bearer "+tok)
+		f.srv.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	c := controlclient.New(controlclient.Options{URL: proxy.URL, Token: "per-plane", Zone: "ch-dk-2", Wait: 50 * time.Millisecond})
+	run(t, c)
+	if _, err := c.Authorizer().Secret(ctx, key.Key, ""); err != nil {
+		t.Fatalf("key unknown before the switch: %v", err)
+	}
+	if older.plane.Revision() >= c.Revision() {
+		t.Fatalf("test premise: the older plane's revision %d is below the zone's %d", older.plane.Revision(), c.Revision())
+	}
+	backend.Store(older)
+	eventually(t, "the zone takes the older plane's state", func() bool {
+		_, err := c.Authorizer().Secret(ctx, key.Key, "")
+		return err != nil && c.Revision() == older.plane.Revision()
+	})
+}

@@ -100,10 +100,17 @@ func NewAuthorizer(opts AuthorizerOptions) *Authorizer {
 // Compiled policies whose document did not change are reused from the
 // previous snapshot. Load copies what it keeps; s may be reused afterwards
 // (Labels maps and Policies are shared, and must not be changed).
-func (a *Authorizer) Load(s Snapshot) bool {
+func (a *Authorizer) Load(s Snapshot) bool { return a.load(s, false) }
+
+// Replace makes s the current snapshot as Load does, whatever its revision:
+// for a control plane whose revision went backwards (restored from a
+// backup), whose state is then the truth.
+func (a *Authorizer) Replace(s Snapshot) { a.load(s, true) }
+
+func (a *Authorizer) load(s Snapshot, force bool) bool {
 	for {
 		old := a.state.Load()
-		if s.Revision < old.revision {
+		if s.Revision < old.revision && !force {
 			return false
 		}
 		next := &authState{
