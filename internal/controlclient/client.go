@@ -235,7 +235,13 @@ func (c *Client) BucketZone(name string) (zone, endpoint string, ok bool) {
 	if !ok {
 		return "", "", false
 	}
-	return b.Zone, st.zones[b.Zone].S3Endpoint, true
+	z, ok := st.zones[b.Zone]
+	if !ok || z.S3Endpoint == "" {
+		// A zone no longer in the deployment: nobody can be sent there
+		// (an empty endpoint would let an SDK fall back to AWS's own).
+		return "", "", false
+	}
+	return b.Zone, z.S3Endpoint, true
 }
 
 // Run long-polls the control plane until ctx ends, applying every new

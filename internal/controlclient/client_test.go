@@ -360,3 +360,33 @@ func TestControlPlaneRevisionGoesBackwards(t *testing.T) {
 		return err != nil && c.Revision() == older.plane.Revision()
 	})
 }
+
+// A bucket registered by a zone that is no longer part of the deployment
+// has no endpoint: BucketZone must not answer with an empty one.
+func TestBucketOfARemovedZone(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	open := func(zones ...control.Zone) (*control.Plane, *httptest.Server) {
+		plane, err := control.Open(ctx, control.Options{DataDir: dir, Zones: zones})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plane, httptest.NewServer(controlapi.New(plane, controlapi.Options{}))
+	}
+	dk := control.Zone{Name: "ch-dk-2", S3Endpoint: "http://127.0.0.1:9001"}
+	plane, srv := open(dk, control.Zone{Name: "at-vie-1", S3Endpoint: "http://127.0.0.1:9002"})
+	if _, err := plane.RegisterBucket(ctx, "gone-with-zone", "at-vie-1"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	plane.Close()
+
+	plane, srv = open(dk) // at-vie-1 left the deployment
+	defer func() { srv.Close(); plane.Close() }()
+	tok, _ := plane.ZoneToken("ch-dk-2")
+	c := controlclient.New(controlclient.Options{URL: srv.URL, Token: tok, Zone: "ch-dk-2"})
+	run(t, c)
+	if z, ep, ok := c.BucketZone("gone-with-zone"); ok {
+		t.Fatalf("BucketZone of a bucket in a removed zone = %q %q true, want not found", z, ep)
+	}
+}

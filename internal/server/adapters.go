@@ -142,6 +142,8 @@ func (s replStatus) Retry(ctx context.Context, bucket string) (int, error) {
 type wakingObjects struct {
 	*object.Service
 	r *replication.Replicator
+	// bg runs work that outlives a request, until the zone closes.
+	bg func(func(ctx context.Context))
 }
 
 var _ s3api.Objects = wakingObjects{}
@@ -185,7 +187,9 @@ func (w wakingObjects) CompleteUpload(ctx context.Context, bucket, key, uploadID
 func (w wakingObjects) SetReplication(ctx context.Context, bucket string, xmlConfig []byte) error {
 	err := w.Service.SetReplication(ctx, bucket, xmlConfig)
 	if err == nil {
-		w.r.OnConfigChange(ctx, bucket)
+		// In the background and past the request's end: it rewrites the
+		// bucket's failed outbox entries, which may be many.
+		w.bg(func(ctx context.Context) { w.r.OnConfigChange(ctx, bucket) })
 	}
 	return err
 }
@@ -196,22 +200,25 @@ func (w wakingObjects) wake(err error) {
 	}
 }
 
-// usageInterval is how often a zone reports its buckets' sizes.
+// usageInterval is how often a zone reports its buckets' sizes, at the
+// most: the sums are read from metadata, so a zone whose scan takes longer
+// waits twenty times the scan between reports (at most 5% of its time).
 const usageInterval = 5 * time.Second
 
 // reportUsage sends the zone's bucket usage to the control plane until ctx
 // ends.
 func reportUsage(ctx context.Context, svc *object.Service, cc *controlclient.Client, log *slog.Logger) {
-	t := time.NewTicker(usageInterval)
-	defer t.Stop()
+	wait := usageInterval
 	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
+		start := time.Now()
 		usage, err := svc.Usage(ctx)
+		wait = max(usageInterval, 20*time.Since(start))
 		if err == nil {
 			out := make([]controlclient.BucketUsage, len(usage))
 			for i, u := range usage {

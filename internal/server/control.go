@@ -51,6 +51,11 @@ func startControl(ctx context.Context, c controlConfig) (*Control, error) {
 	mux.Handle("/internal/", api)
 	mux.Handle("/", consoleHandler(plane, c.logger))
 	srv := newHTTPServer(mux, c.logger)
+	// Zones' snapshot long-polls would hold Shutdown for their whole wait:
+	// end their contexts as soon as shutting down starts.
+	base, cancelBase := context.WithCancel(context.Background())
+	srv.BaseContext = func(net.Listener) context.Context { return base }
+	srv.RegisterOnShutdown(cancelBase)
 	go serve(srv, c.ln, c.logger, "control plane")
 	return &Control{Plane: plane, URL: c.apiEndpoint, srv: srv, ln: c.ln}, nil
 }

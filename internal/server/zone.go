@@ -34,8 +34,10 @@ type Zone struct {
 	Repl     *replication.Replicator
 	Control  *controlclient.Client
 	srv      *http.Server
+	runCtx   context.Context // ends when the zone closes
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // background workers
+	handlers sync.WaitGroup // running S3 requests
 	meta     *pebblemeta.Store
 	closeErr error
 	once     sync.Once
@@ -74,7 +76,7 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	z = &Zone{Name: c.name, URL: httpURL(c.ln.Addr().String()), cancel: cancel, meta: ms}
+	z = &Zone{Name: c.name, URL: httpURL(c.ln.Addr().String()), runCtx: runCtx, cancel: cancel, meta: ms}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	zreg := prometheus.WrapRegistererWith(prometheus.Labels{"zone": c.name}, reg)
@@ -86,7 +88,9 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 		OnSnapshot: func(st controlclient.State) {
 			if r := repl.Load(); r != nil {
 				for _, id := range changedRoles(&lastPolicies, st.IAM.Roles) {
-					r.OnRoleChange(runCtx, id)
+					// Not on the snapshot goroutine: it scans the outbox,
+					// and the next snapshot (a revoked key) must not wait.
+					z.background(func(ctx context.Context) { r.OnRoleChange(ctx, id) })
 				}
 			}
 		},
@@ -126,7 +130,7 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 
 	s3 := s3api.New(s3api.Options{
 		Zone:        c.name,
-		Objects:     wakingObjects{svc, r},
+		Objects:     wakingObjects{svc, r, z.background},
 		Auth:        cc.Authorizer(),
 		Locator:     locator{cc},
 		Roles:       roles{cc.Authorizer()},
@@ -135,7 +139,7 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 		Logger:      log,
 	})
 	handler := withMetrics(s3, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	z.srv = newHTTPServer(handler, log)
+	z.srv = newHTTPServer(tracked(handler, &z.handlers), log)
 
 	z.wg.Add(3)
 	go func() { defer z.wg.Done(); cc.Run(runCtx) }()
@@ -171,11 +175,38 @@ func (z *Zone) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err := z.srv.Shutdown(ctx)
+		if err != nil {
+			// Requests still running after the grace period: cut their
+			// connections, and wait for their handlers to return before
+			// the stores they use are closed.
+			z.srv.Close()
+			err = nil
+		}
+		z.handlers.Wait()
 		z.cancel()
 		z.wg.Wait()
 		z.closeErr = errors.Join(err, z.meta.Close())
 	})
 	return z.closeErr
+}
+
+// background runs fn in a goroutine that Close waits for; fn's context
+// ends when the zone closes.
+func (z *Zone) background(fn func(ctx context.Context)) {
+	z.wg.Add(1)
+	go func() {
+		defer z.wg.Done()
+		fn(z.runCtx)
+	}()
+}
+
+// tracked counts running handlers in wg.
+func tracked(h http.Handler, wg *sync.WaitGroup) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wg.Add(1)
+		defer wg.Done()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // RunZone runs one zone until ctx ends.
