@@ -189,6 +189,9 @@ func (s *Service) SetReplication(ctx context.Context, bucket string, xmlConfig [
 					return fmt.Errorf("%w: a bucket cannot replicate to itself", ErrInvalidRequest)
 				}
 				if err := s.dests.CheckDestination(ctx, d); err != nil {
+					if errors.Is(err, ErrUnavailable) {
+						return err // cannot tell now: not the configuration's fault
+					}
 					return fmt.Errorf("%w: destination bucket %s: %v", ErrInvalidRequest, d, err)
 				}
 			}

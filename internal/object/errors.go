@@ -32,9 +32,12 @@ var (
 	ErrInvalidTag                = errors.New("invalid tag")
 	ErrInvalidRequest            = errors.New("invalid request") // e.g. replication on an unversioned bucket
 	ErrReplicationConfigNotFound = errors.New("replication configuration not found")
-	ErrInvalidStorageState       = errors.New("invalid bucket state") // e.g. suspending versioning with replication
-	ErrMetadataTooLarge          = errors.New("metadata too large")   // x-amz-meta-* over MaxUserMetaSize
-	ErrMalformedPartList         = errors.New("malformed part list")  // CompleteUpload with no parts or too many
+	// ErrUnavailable: a service the operation needs (the control plane,
+	// another zone) cannot be reached now; the client may retry.
+	ErrUnavailable         = errors.New("service unavailable")
+	ErrInvalidStorageState = errors.New("invalid bucket state") // e.g. suspending versioning with replication
+	ErrMetadataTooLarge    = errors.New("metadata too large")   // x-amz-meta-* over MaxUserMetaSize
+	ErrMalformedPartList   = errors.New("malformed part list")  // CompleteUpload with no parts or too many
 )
 
 // ConditionError says which precondition of a GET, HEAD or copy failed.

@@ -49,6 +49,7 @@ var objectErrors = map[string]struct {
 	"ErrInvalidStorageState":       {object.ErrInvalidStorageState, s3err.InvalidBucketState, 409},
 	"ErrMetadataTooLarge":          {object.ErrMetadataTooLarge, s3err.MetadataTooLarge, 400},
 	"ErrMalformedPartList":         {object.ErrMalformedPartList, s3err.MalformedXML, 400},
+	"ErrUnavailable":               {object.ErrUnavailable, s3err.ServiceUnavailable, 503},
 }
 
 // exportedErrVars lists the exported Err* variables declared in a package

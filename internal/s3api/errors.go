@@ -57,6 +57,7 @@ var errorTable = []struct {
 	{object.ErrReplicationConfigNotFound, s3err.ReplicationConfigurationNotFoundError},
 	{object.ErrInvalidStorageState, s3err.InvalidBucketState},
 	{object.ErrMetadataTooLarge, s3err.MetadataTooLarge},
+	{object.ErrUnavailable, s3err.ServiceUnavailable},
 	{object.ErrMalformedPartList, s3err.MalformedXML},
 
 	// SigV4. The body errors come first: they surface through object

@@ -18,7 +18,6 @@ import (
 	"sos/internal/object"
 	"sos/internal/replication"
 	"sos/internal/s3api"
-	"sos/internal/s3err"
 )
 
 // registry is the global bucket namespace as the object service needs it.
@@ -46,7 +45,7 @@ func (r registry) Register(ctx context.Context, name string) error {
 	// The control plane did not answer: a new name cannot be claimed now.
 	// Say so with a 503 (which clients retry), not an internal error.
 	r.log.Warn("cannot register a bucket name: the control plane is unreachable", "bucket", name, "err", err)
-	return s3err.New(s3err.ServiceUnavailable, "The control plane cannot be reached to register the bucket name "+name+"; try again later.")
+	return fmt.Errorf("%w: the control plane cannot be reached to register the bucket name %s; try again later", object.ErrUnavailable, name)
 }
 
 func (r registry) Unregister(ctx context.Context, name string) error {
@@ -83,10 +82,13 @@ func (d *destinations) CheckDestination(ctx context.Context, bucket string) erro
 	}
 	resp, err := d.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("checking destination bucket %s in zone %s: %w", bucket, zone, err)
+		return fmt.Errorf("%w: destination bucket %s in zone %s cannot be checked now: %v", object.ErrUnavailable, bucket, zone, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 500 {
+		return fmt.Errorf("%w: zone %s answered HTTP %d when checking destination bucket %s", object.ErrUnavailable, zone, resp.StatusCode, bucket)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("checking destination bucket %s in zone %s: HTTP %d", bucket, zone, resp.StatusCode)
 	}
