@@ -1,6 +1,7 @@
 package object
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -238,4 +239,31 @@ func TestReplicaRefusedWithoutVersioning(t *testing.T) {
 			t.Fatalf("%s holds %d versions after refused replicas", b, len(lv.Versions))
 		}
 	}
+}
+
+type destChecker func(ctx context.Context, bucket string) error
+
+func (f destChecker) CheckDestination(ctx context.Context, bucket string) error {
+	return f(ctx, bucket)
+}
+
+// A destination that cannot be checked now is not an invalid
+// configuration: the error stays ErrUnavailable (503, retried by clients);
+// a destination checked and found wanting is ErrInvalidRequest.
+func TestSetReplicationDestinationChecks(t *testing.T) {
+	var answer error
+	e := newEnv(t, func(o *Options) {
+		o.Destinations = destChecker(func(context.Context, string) error { return answer })
+	})
+	e.bucket(t, "src", meta.Enabled)
+	answer = fmt.Errorf("%w: zone at-vie-1 unreachable", ErrUnavailable)
+	if err := e.svc.SetReplication(ctx, "src", []byte(replXML("dst", true))); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalidRequest) {
+		t.Fatalf("unreachable destination: %v", err)
+	}
+	answer = errors.New("destination bucket dst must have versioning Enabled")
+	if err := e.svc.SetReplication(ctx, "src", []byte(replXML("dst", true))); !errors.Is(err, ErrInvalidRequest) {
+		t.Fatalf("unversioned destination: %v", err)
+	}
+	answer = nil
+	must(t, e.svc.SetReplication(ctx, "src", []byte(replXML("dst", true))))
 }
