@@ -78,8 +78,10 @@ func (s *Service) commitVersion(ctx context.Context, nv newVersion) (meta.Versio
 			}
 			stamp, ok := versionid.Parse(r.VersionID)
 			switch {
+			case ok && !s.clock.Observe(stamp):
+				return fmt.Errorf("%w: replica version ID %s is more than %v ahead of zone %s's clock (are the zones' clocks in step?)",
+					ErrInvalidArgument, r.VersionID, versionid.MaxAhead, s.zone)
 			case ok:
-				s.clock.Observe(stamp)
 			case r.VersionID == meta.NullVersionID:
 				stamp = s.clock.Now()
 			default:

@@ -75,16 +75,27 @@ func (c *Clock) Now() uint64 {
 	return c.millis<<(CounterBits+ZoneBits) | c.count<<ZoneBits | c.tag
 }
 
+// MaxAhead is how far ahead of the wall clock an observed stamp may be.
+// Zones' clocks are kept in step (NTP); a stamp further ahead is a broken
+// clock or a forged version ID, and following it would drag this clock to
+// its future (up to the end of the millisecond field, where it would wrap).
+const MaxAhead = time.Hour
+
 // Observe advances the clock past a stamp seen from elsewhere (another
-// zone's version), so that the next stamp of this clock is greater.
-func (c *Clock) Observe(stamp uint64) {
+// zone's version), so that the next stamp of this clock is greater. It
+// refuses (false) a stamp more than MaxAhead ahead of the wall clock.
+func (c *Clock) Observe(stamp uint64) bool {
 	ms := stamp >> (CounterBits + ZoneBits)
 	ct := (stamp >> ZoneBits) & counterMask
+	if ms > c.wallMillis()+uint64(MaxAhead.Milliseconds()) {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ms > c.millis || (ms == c.millis && ct > c.count) {
 		c.millis, c.count = ms, ct
 	}
+	return true
 }
 
 // Format returns the version ID of a stamp: 16 lowercase hex digits, which

@@ -180,3 +180,27 @@ func TestTwoZones(t *testing.T) {
 		t.Fatalf("after Observe, %x <= %x", sb2, sa)
 	}
 }
+
+func TestObserveRefusesTheFarFuture(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	c := New("ch-dk-2", func() time.Time { return now })
+	other := New("at-vie-1", func() time.Time { return now.Add(MaxAhead - time.Minute) })
+	if !c.Observe(other.Now()) {
+		t.Fatal("a stamp within MaxAhead was refused")
+	}
+	far := New("at-vie-1", func() time.Time { return now.Add(MaxAhead + time.Minute) }).Now()
+	before := c.Now()
+	if c.Observe(far) {
+		t.Fatal("a stamp beyond MaxAhead was accepted")
+	}
+	if after := c.Now(); after <= before || after >= far {
+		t.Fatalf("the clock followed a refused stamp: before %x after %x far %x", before, after, far)
+	}
+	// The largest stamp there is: refused, and the clock goes on increasing.
+	if c.Observe(^uint64(0)) {
+		t.Fatal("the maximum stamp was accepted")
+	}
+	if a, b := c.Now(), c.Now(); b <= a {
+		t.Fatalf("stamps stopped increasing: %x then %x", a, b)
+	}
+}
