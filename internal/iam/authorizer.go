@@ -301,37 +301,6 @@ func (st *authState) authorizeRole(roleID string, req Request) Decision {
 	return d
 }
 
-// DecodeSnapshot decodes a Snapshot from its JSON form (as the control plane
-// sends it), compiling only the policies that the loaded snapshot does not
-// already hold. Decoding alone does not load it: call Load.
-func (a *Authorizer) DecodeSnapshot(data []byte) (Snapshot, error) {
-	type wireRole struct {
-		Role
-		Policy json.RawMessage `json:"policy"`
-	}
-	var wire struct {
-		Snapshot
-		Roles []wireRole `json:"roles"`
-	}
-	if err := json.Unmarshal(data, &wire); err != nil {
-		return Snapshot{}, fmt.Errorf("iam: decoding snapshot: %w", err)
-	}
-	s := wire.Snapshot
-	s.Roles = make([]Role, 0, len(wire.Roles))
-	for _, wr := range wire.Roles {
-		r := wr.Role
-		if len(wr.Policy) > 0 && !isNull(wr.Policy) {
-			p, err := a.CompilePolicy(wr.Policy)
-			if err != nil {
-				return Snapshot{}, fmt.Errorf("iam: decoding snapshot: role %s: %w", r.ID, err)
-			}
-			r.Policy = p
-		}
-		s.Roles = append(s.Roles, r)
-	}
-	return s, nil
-}
-
 // RootCredentials returns the root key and secret of the loaded snapshot
 // (empty before the first Load). Zones use them for their own calls to
 // other zones, such as checking a replication destination.

@@ -3,7 +3,6 @@ package iam
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -355,49 +354,5 @@ func TestAuthorizerConcurrentLoad(t *testing.T) {
 	}
 	if a.Revision() != revs {
 		t.Errorf("revision %d, want %d", a.Revision(), revs)
-	}
-}
-
-func TestSnapshotJSON(t *testing.T) {
-	ctx := context.Background()
-	a := NewAuthorizer(AuthorizerOptions{})
-	s := seedSnapshot(t, 7)
-	a.Load(s)
-	data, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Decoding reuses the compiled policies of the loaded snapshot.
-	got, err := a.DecodeSnapshot(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Revision != 7 || len(got.Roles) != 3 || len(got.Keys) != 3 || got.RootKey != "EXOroot" || string(got.TempKey) != string(tempKey) {
-		t.Fatalf("decoded %+v", got)
-	}
-	for i := range got.Roles {
-		if got.Roles[i].Policy != s.Roles[i].Policy {
-			t.Errorf("role %s: policy compiled again", got.Roles[i].ID)
-		}
-	}
-	// A fresh Authorizer compiles them, and they decide the same.
-	b := NewAuthorizer(AuthorizerOptions{})
-	fresh, err := b.DecodeSnapshot(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Load(fresh)
-	req := Request{Operation: "put-object", Bucket: "my-destination", Key: "k"}
-	if !b.Authorize(ctx, "EXOrepl", "", req).Allowed || b.Authorize(ctx, "EXOrepl", "", Request{Operation: "get-object", Bucket: "my-destination", Key: "k"}).Allowed {
-		t.Error("decoded snapshot decides differently")
-	}
-	// plain json.Unmarshal works too (Policy.UnmarshalJSON).
-	var plain Snapshot
-	if err := json.Unmarshal(data, &plain); err != nil || !plain.Roles[0].Policy.Equal(s.Roles[0].Policy) {
-		t.Errorf("json.Unmarshal: %v", err)
-	}
-	bad := strings.Replace(string(data), `"default-service-strategy":"deny"`, `"default-service-strategy":"nope"`, 1)
-	if _, err := b.DecodeSnapshot([]byte(bad)); err == nil {
-		t.Error("snapshot with an invalid policy decoded")
 	}
 }
