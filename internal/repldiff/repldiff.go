@@ -95,8 +95,10 @@ func (d Difference) String() string {
 	return what + ": " + d.Kind.String()
 }
 
-// List returns every version and delete marker of bucket, ordered by key,
-// then newest first as S3 lists them.
+// List returns every version and delete marker of bucket, ordered by key
+// (within a key: its versions newest first, then its delete markers newest
+// first; Diff matches them by version ID, so the order within a key does
+// not matter).
 func List(ctx context.Context, l Lister, bucket string) ([]Version, error) {
 	var out []Version
 	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)}
