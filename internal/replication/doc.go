@@ -14,8 +14,16 @@
 // other error (network, timeout, 5xx, SlowDown, expired credentials) is
 // retried with capped exponential backoff and jitter, the entry staying
 // PENDING for as long as it takes. A destination that answers with network
-// errors is paused as a whole (one probe at a time) so that a long outage
-// costs nothing per queued entry.
+// errors is paused as a whole, with a growing pause (capped at 30s), so that
+// a long outage costs nothing per queued entry: no entry for it starts while
+// it is paused; when the pause ends its queued entries start again (up to
+// Workers at once), and the first network error pauses it again.
+//
+// Entries of one key and destination run one at a time, in ID order. An
+// entry skipped because an earlier one of its key is in flight is
+// remembered by that key (one scan cursor per in-flight key, not the
+// entries): when the in-flight one finishes, only that key is scanned
+// again, from just before it, so a hot key costs no full outbox passes.
 //
 // Crash safety: the target is set COMPLETED before the entry is deleted; a
 // crash between the two runs the entry again, which is harmless because a

@@ -102,18 +102,25 @@ type Replicator struct {
 	wake    chan struct{} // new entries: scan from the cursor
 	rescan  chan struct{} // full pass from the start
 	poke    chan struct{} // recompute the next timer
+	resume  chan struct{} // keys in ready: scan them again
 	resyncQ chan string   // buckets to backfill (config change)
 
 	mu          sync.Mutex
 	rng         *rand.Rand
 	inflight    map[string]bool   // entry IDs being processed
-	inflightKey map[uint64]int    // key hashes being processed
-	keyWaiters  bool              // an entry was skipped behind an in-flight one
-	dests       map[string]*dest  // destination bucket -> health
-	roleGen     map[string]uint64 // role ID -> changes seen (OnRoleChange)
-	dueAt       time.Time         // earliest NextTry reported by workers
-	outboxMu    sync.Mutex        // serializes read-modify-write of outbox entries
-	running     bool
+	inflightKey map[uint64]string // key hashes being processed -> scan cursor just before their entry
+	// waiting holds the in-flight keys that have entries skipped behind
+	// them, with the scan cursor just before the first one skipped; ready
+	// holds the keys whose entry finished while they had waiters, with the
+	// cursor to scan them again from. Both have at most one item per
+	// in-flight key (at most Workers), however large the outbox.
+	waiting  map[uint64]string
+	ready    map[uint64]string
+	dests    map[string]*dest  // destination bucket -> health
+	roleGen  map[string]uint64 // role ID -> changes seen (OnRoleChange)
+	dueAt    time.Time         // earliest NextTry reported by workers
+	outboxMu sync.Mutex        // serializes read-modify-write of outbox entries
+	running  bool
 }
 
 // dest is the health of one destination bucket.
@@ -191,10 +198,13 @@ func New(opts Options) (*Replicator, error) {
 		wake:        make(chan struct{}, 1),
 		rescan:      make(chan struct{}, 1),
 		poke:        make(chan struct{}, 1),
+		resume:      make(chan struct{}, 1),
 		resyncQ:     make(chan string, 64),
 		rng:         rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 		inflight:    map[string]bool{},
-		inflightKey: map[uint64]int{},
+		inflightKey: map[uint64]string{},
+		waiting:     map[uint64]string{},
+		ready:       map[uint64]string{},
 		dests:       map[string]*dest{},
 		roleGen:     map[string]uint64{},
 	}
@@ -246,7 +256,9 @@ func (r *Replicator) Run(ctx context.Context) error {
 		r.mu.Lock()
 		r.running = false
 		r.inflight = map[string]bool{}
-		r.inflightKey = map[uint64]int{}
+		r.inflightKey = map[uint64]string{}
+		r.waiting = map[uint64]string{}
+		r.ready = map[uint64]string{}
 		r.mu.Unlock()
 	}()
 
@@ -273,17 +285,31 @@ func (r *Replicator) Run(ctx context.Context) error {
 	return err
 }
 
+// finish ends an entry's turn. When entries of its key were skipped
+// behind it, the dispatcher scans that key again from just before the
+// finished entry (which is still there if it is to be retried, and then
+// holds the others back): only the stretch of the outbox up to the key's
+// next entry is read, not the whole outbox.
 func (r *Replicator) finish(e meta.OutboxEntry) {
 	h := r.keyHash(&e)
 	r.mu.Lock()
 	delete(r.inflight, e.ID)
-	if r.inflightKey[h]--; r.inflightKey[h] <= 0 {
-		delete(r.inflightKey, h)
+	after, ok := r.inflightKey[h]
+	delete(r.inflightKey, h)
+	w, waiters := r.waiting[h]
+	if waiters {
+		delete(r.waiting, h)
+		if ok {
+			w = min(w, after)
+		}
+		if c, queued := r.ready[h]; queued {
+			w = min(w, c)
+		}
+		r.ready[h] = w
 	}
-	waiters := r.keyWaiters
 	r.mu.Unlock()
 	if waiters {
-		r.kick()
+		signal(r.resume)
 	}
 }
 
@@ -305,8 +331,10 @@ func (r *Replicator) resyncLoop(ctx context.Context) {
 
 // pass is the state of one pass over the outbox, from the start.
 type pass struct {
-	cursor  string
-	notDue  map[uint64]struct{} // keys with an entry waiting for its NextTry
+	cursor string
+	// blocked holds the keys with an entry that is not due yet (or whose
+	// destination is paused): their later entries do not run before it.
+	blocked map[uint64]struct{}
 	nextDue time.Time
 	stats   map[ruleKey]*ruleStats
 }
@@ -322,9 +350,8 @@ func (r *Replicator) dispatch(ctx context.Context, work chan<- meta.OutboxEntry)
 	var p *pass
 	for {
 		if full {
-			p = &pass{notDue: map[uint64]struct{}{}, stats: map[ruleKey]*ruleStats{}}
+			p = &pass{blocked: map[uint64]struct{}{}, stats: map[ruleKey]*ruleStats{}}
 			r.mu.Lock()
-			r.keyWaiters = false
 			r.dueAt = time.Time{}
 			r.mu.Unlock()
 		}
@@ -364,6 +391,16 @@ func (r *Replicator) dispatch(ctx context.Context, work chan<- meta.OutboxEntry)
 			case <-r.poke:
 				t.Stop()
 				continue
+			case <-r.resume:
+				t.Stop()
+				if err := r.resumeKeys(ctx, p, work); err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					r.log.Error("reading the outbox failed", "err", err)
+					r.kick()
+				}
+				continue
 			case <-t.C:
 				full = true
 			}
@@ -394,20 +431,97 @@ func (r *Replicator) scan(ctx context.Context, p *pass, work chan<- meta.OutboxE
 		}
 		for i := range batch {
 			e := batch[i]
+			after := p.cursor
 			p.cursor = e.ID
 			r.count(p, &e)
 			if e.State != meta.OutboxPending {
 				continue
 			}
-			if !r.admit(p, &e) {
+			if !r.admit(p, &e, after) {
 				continue
 			}
-			select {
-			case work <- e:
-			case <-ctx.Done():
-				r.finish(e)
-				return false, ctx.Err()
+			if err := r.send(ctx, work, e); err != nil {
+				return false, err
 			}
+		}
+		if err := r.resumeKeys(ctx, p, work); err != nil {
+			return false, err
+		}
+	}
+}
+
+func (r *Replicator) send(ctx context.Context, work chan<- meta.OutboxEntry, e meta.OutboxEntry) error {
+	select {
+	case work <- e:
+		return nil
+	case <-ctx.Done():
+		r.finish(e)
+		return ctx.Err()
+	}
+}
+
+// resumeKeys scans again the keys in r.ready (see finish).
+func (r *Replicator) resumeKeys(ctx context.Context, p *pass, work chan<- meta.OutboxEntry) error {
+	for {
+		r.mu.Lock()
+		var h uint64
+		var after string
+		found := false
+		for k, c := range r.ready {
+			h, after, found = k, c, true
+			delete(r.ready, k)
+			break
+		}
+		r.mu.Unlock()
+		if !found {
+			return nil
+		}
+		if err := r.resumeKey(ctx, p, work, h, after); err != nil {
+			r.mu.Lock()
+			if c, ok := r.ready[h]; !ok || after < c {
+				r.ready[h] = after
+			}
+			r.mu.Unlock()
+			return err
+		}
+	}
+}
+
+// resumeKey walks the entries of key hash h after the cursor after, in ID
+// order, running them while they may run. It stops at the first one that
+// may not (behind an in-flight entry of the key, which records it as
+// waiting again, or not due yet) or at the end of the outbox; entries of
+// other keys are stepped over.
+func (r *Replicator) resumeKey(ctx context.Context, p *pass, work chan<- meta.OutboxEntry, h uint64, after string) error {
+	for {
+		var e meta.OutboxEntry
+		found := false
+		prev := after
+		err := r.opts.Meta.ScanOutbox(ctx, after, func(x meta.OutboxEntry) error {
+			if r.keyHash(&x) != h {
+				prev = x.ID
+				return nil
+			}
+			e, found = x, true
+			return meta.ErrStop
+		})
+		if err != nil || !found {
+			return err
+		}
+		after = e.ID
+		if e.State != meta.OutboxPending {
+			continue
+		}
+		ok, later := r.tryAdmit(&e, prev)
+		if !ok {
+			if !later.IsZero() {
+				p.due(later)
+				p.blocked[h] = struct{}{}
+			}
+			return nil
+		}
+		if err := r.send(ctx, work, e); err != nil {
+			return err
 		}
 	}
 }
@@ -430,32 +544,51 @@ func (r *Replicator) count(p *pass, e *meta.OutboxEntry) {
 	}
 }
 
-// admit decides whether a pending entry runs now, and marks it in flight.
-// Entries of one key and destination run one at a time, in ID order.
-func (r *Replicator) admit(p *pass, e *meta.OutboxEntry) bool {
+// admit decides in a pass whether a pending entry runs now, and marks it
+// in flight; after is the scan cursor just before it. Entries of one key
+// and destination run one at a time, in ID order.
+func (r *Replicator) admit(p *pass, e *meta.OutboxEntry, after string) bool {
+	h := r.keyHash(e)
+	if _, ok := p.blocked[h]; ok {
+		return false
+	}
+	ok, later := r.tryAdmit(e, after)
+	if !ok && !later.IsZero() {
+		p.due(later)
+		p.blocked[h] = struct{}{}
+	}
+	return ok
+}
+
+// tryAdmit marks a pending entry in flight if it may run now; after is
+// the scan cursor just before it. When it may not, later is the time it
+// may, or zero when it waits for its key: the in-flight entry of the key
+// records it in waiting and, when it finishes, has resumeKey run it.
+func (r *Replicator) tryAdmit(e *meta.OutboxEntry, after string) (ok bool, later time.Time) {
 	now := r.now()
 	h := r.keyHash(e)
-	if _, ok := p.notDue[h]; ok {
-		return false
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.inflight[e.ID] || r.inflightKey[h] > 0 {
-		r.keyWaiters = true
-		return false
+	if _, busy := r.inflightKey[h]; busy || r.inflight[e.ID] {
+		if w, ok := r.waiting[h]; !ok || after < w {
+			r.waiting[h] = after
+		}
+		return false, time.Time{}
+	}
+	if c, ok := r.ready[h]; ok && c < e.ID {
+		// The key is to be scanned again from before this entry (an
+		// earlier one of it may still be pending): that scan runs it.
+		return false, time.Time{}
 	}
 	if d := r.dests[e.DestBucket]; d != nil && d.downUntil.After(now) {
-		p.due(d.downUntil)
-		return false
+		return false, d.downUntil
 	}
 	if e.NextTry.After(now) {
-		p.notDue[h] = struct{}{}
-		p.due(e.NextTry)
-		return false
+		return false, e.NextTry
 	}
 	r.inflight[e.ID] = true
-	r.inflightKey[h]++
-	return true
+	r.inflightKey[h] = after
+	return true, time.Time{}
 }
 
 // jitter returns a random fraction in [0,1).
