@@ -533,3 +533,53 @@ func TestDestinationSuspendedFails(t *testing.T) {
 		t.Fatalf("the suspended destination holds %d versions", n)
 	}
 }
+
+// An entry that lands behind the dispatcher's cursor (committed out of ID
+// order) is found by the next full pass even while new writes keep waking
+// the dispatcher: those wake-ups must not put the full pass off.
+func TestEntryBehindCursorUnderSteadyWrites(t *testing.T) {
+	c := repltest.NewCluster(t)
+	c.SetRole(roleLeader, "leader", policy("src", "dst"))
+	a := c.AddZone("ch-dk-2", repltest.ZoneOptions{RescanInterval: 300 * time.Millisecond})
+	b := c.AddZone("at-vie-1", repltest.ZoneOptions{})
+	ctx := context.Background()
+	if err := a.CreateVersionedBucket(ctx, "src"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CreateVersionedBucket(ctx, "dst"); err != nil {
+		t.Fatal(err)
+	}
+	old := put(t, a, "src", "old", "written before the rule", nil) // no outbox entry: no rule yet
+	if err := a.SetReplication(ctx, "src", config(roleLeader, "to-dst", "dst", true)); err != nil {
+		t.Fatal(err)
+	}
+
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // a new write every 20 ms: the dispatcher is woken far more often than it rescans
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			put(t, a, "src", fmt.Sprintf("steady-%d", i), "x", nil)
+			a.Replicator().Wake() // as the zone's S3 layer does after each write
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	time.Sleep(200 * time.Millisecond) // the cursor is past the start by now
+	err := a.Meta().Update(ctx, func(tx meta.Tx) error {
+		return tx.PutOutbox(ctx, meta.OutboxEntry{ID: "0000000000000001", Bucket: "src", Key: "old",
+			VersionID: aws.ToString(old.VersionId), Op: meta.OpPut, RuleID: "r", DestBucket: "dst", Role: roleLeader,
+			CreatedAt: time.Now(), State: meta.OutboxPending, NextTry: time.Now()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repltest.Eventually(t, waitLong, func() (bool, string) {
+		_, err := b.Client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("dst"), Key: aws.String("old"), VersionId: old.VersionId})
+		return err == nil, fmt.Sprintf("old not on the destination: %v", err)
+	})
+}

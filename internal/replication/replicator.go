@@ -348,8 +348,14 @@ func (p *pass) due(t time.Time) {
 func (r *Replicator) dispatch(ctx context.Context, work chan<- meta.OutboxEntry) error {
 	full := true
 	var p *pass
+	// lastFull is when the last full pass began: new-entry signals must not
+	// put the next one off, or under steady writes an entry committed out
+	// of ID order behind the cursor (or a retry that came due) would wait
+	// for as long as the writes go on.
+	var lastFull time.Time
 	for {
 		if full {
+			lastFull = r.now()
 			p = &pass{blocked: map[uint64]struct{}{}, stats: map[ruleKey]*ruleStats{}}
 			r.mu.Lock()
 			r.dueAt = time.Time{}
@@ -367,7 +373,7 @@ func (r *Replicator) dispatch(ctx context.Context, work chan<- meta.OutboxEntry)
 			r.met.publish(p.stats, r.now())
 		}
 		for {
-			wait := r.opts.RescanInterval
+			wait := max(r.opts.RescanInterval-r.now().Sub(lastFull), time.Millisecond)
 			next := p.nextDue
 			r.mu.Lock()
 			if !r.dueAt.IsZero() && (next.IsZero() || r.dueAt.Before(next)) {
@@ -385,7 +391,7 @@ func (r *Replicator) dispatch(ctx context.Context, work chan<- meta.OutboxEntry)
 				t.Stop()
 				return ctx.Err()
 			case <-r.wake:
-				full = false
+				full = r.now().Sub(lastFull) >= r.opts.RescanInterval
 			case <-r.rescan:
 				full = true
 			case <-r.poke:
