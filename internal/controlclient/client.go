@@ -46,6 +46,14 @@ type Options struct {
 	Wait time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CacheFile, when set, is where the client keeps the last snapshot it
+	// applied (API key secrets included: see the package doc), and what Run
+	// serves from when the control plane does not answer at start.
+	CacheFile string
+	// CacheGrace is how long Run's first request may take before Run
+	// applies the cached snapshot (and keeps trying); 0 means
+	// DefaultCacheGrace.
+	CacheGrace time.Duration
 }
 
 // Bucket is an entry of the global bucket namespace.
@@ -117,7 +125,10 @@ type Client struct {
 	wait       time.Duration
 	timeout    time.Duration
 	now        func() time.Time
+	cacheFile  string
+	cacheGrace time.Duration
 
+	applied  atomic.Bool // a snapshot of the control plane was applied
 	state    atomic.Pointer[clientState]
 	healthy  atomic.Bool
 	lastSync atomic.Int64 // unix nanos of the last successful exchange
@@ -150,6 +161,8 @@ func New(opts Options) *Client {
 		wait:       opts.Wait,
 		timeout:    opts.RequestTimeout,
 		now:        opts.Now,
+		cacheFile:  opts.CacheFile,
+		cacheGrace: opts.CacheGrace,
 		ready:      make(chan struct{}),
 		localBkt:   map[string]Bucket{},
 		credCache:  map[string]iam.TempCredentials{},
@@ -171,6 +184,9 @@ func New(opts Options) *Client {
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultRequestTimeout
+	}
+	if c.cacheGrace <= 0 {
+		c.cacheGrace = DefaultCacheGrace
 	}
 	c.state.Store(&clientState{buckets: map[string]Bucket{}, zones: map[string]Zone{}})
 	return c
@@ -247,14 +263,33 @@ func (c *Client) BucketZone(name string) (zone, endpoint string, ok bool) {
 // Run long-polls the control plane until ctx ends, applying every new
 // snapshot. It retries with backoff when the control plane is unreachable,
 // logging the outage once and its end. It returns ctx's error.
+//
+// With Options.CacheFile, Run reads the cached snapshot first; if the
+// control plane does not answer its first request (within CacheGrace), Run
+// applies the cached snapshot (Ready is then closed, Healthy stays false)
+// and keeps trying: the control plane's snapshot replaces it as soon as it
+// answers, whatever its revision.
 func (c *Client) Run(ctx context.Context) error {
 	backoff := 250 * time.Millisecond
 	failures := 0
 	first := true
+	cached, haveCache := c.loadCache()
 	for {
-		err := c.poll(ctx, first)
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if haveCache {
+			pctx, cancel = context.WithTimeout(ctx, c.cacheGrace)
+		}
+		err := c.poll(pctx, first)
+		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if haveCache {
+			haveCache = false
+			if err != nil {
+				c.applyCache(cached)
+			}
+			cached = cacheFile{}
 		}
 		if err == nil {
 			first = false
@@ -333,7 +368,7 @@ func (c *Client) poll(ctx context.Context, now bool) (err error) {
 	c.touch()
 	// An immediate answer is the control plane's state now, which holds
 	// even when its revision is below ours (it was restored or reset).
-	c.apply(ws, now)
+	c.apply(ws, now, true)
 	return nil
 }
 
@@ -362,7 +397,10 @@ type wireSnapshot struct {
 	Zones      []Zone       `json:"zones"`
 }
 
-func (c *Client) apply(ws wireSnapshot, replace bool) {
+// apply makes ws the client's state: whatever its revision when replace is
+// set, else only if it is not older. fromControl says ws is the control
+// plane's answer (not the cache's), which is then saved to the cache file.
+func (c *Client) apply(ws wireSnapshot, replace, fromControl bool) {
 	snap := iam.Snapshot{
 		Revision: ws.Revision, Keys: ws.Keys,
 		RootKey: ws.RootKey, RootSecret: ws.RootSecret, TempKey: ws.TempKey,
@@ -405,7 +443,17 @@ func (c *Client) apply(ws wireSnapshot, replace bool) {
 		}
 	}
 	c.mu.Unlock()
-	c.logger.Debug("applied control plane snapshot", "revision", ws.Revision, "roles", len(snap.Roles), "keys", len(ws.Keys), "buckets", len(ws.Buckets))
+	c.logger.Debug("applied control plane snapshot", "revision", ws.Revision, "roles", len(snap.Roles), "keys", len(ws.Keys), "buckets", len(ws.Buckets), "from_control_plane", fromControl)
+	if fromControl {
+		c.applied.Store(true)
+		if c.cacheFile != "" {
+			// After the authorizer took it: a revoked key must not wait
+			// for a disk. A failure only costs the cache its freshness.
+			if err := c.saveCache(ws); err != nil {
+				c.logger.Error("cannot save the control plane snapshot to the cache file", "file", c.cacheFile, "err", err)
+			}
+		}
+	}
 	if c.onSnapshot != nil {
 		c.onSnapshot(State{Revision: ws.Revision, IAM: snap, Buckets: ws.Buckets, Zones: ws.Zones})
 	}

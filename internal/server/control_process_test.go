@@ -24,7 +24,17 @@ import (
 // ctlZone is one `sosd zone` child process of a controlZones deployment.
 type ctlZone struct {
 	name, addr, token string
+	args              []string // sosd's arguments
 	*proc
+}
+
+// restart stops the zone (SIGTERM) and starts it again on the same data
+// folder and address.
+func (z *ctlZone) restart(t *testing.T) {
+	t.Helper()
+	z.kill(syscall.SIGTERM)
+	z.proc = startProc(t, []string{"SOS_ZONE_TOKEN=" + z.token}, z.args...)
+	waitHTTP(t, z.url()+"/", z.proc)
 }
 
 func (z *ctlZone) url() string { return "http://" + z.addr }
@@ -74,8 +84,8 @@ func startControlZones(t *testing.T, names ...string) *controlZones {
 	})
 	for _, n := range names {
 		z := d.zones[n]
-		z.proc = startProc(t, []string{"SOS_ZONE_TOKEN=" + z.token},
-			"zone", "--name", n, "--listen", z.addr, "--data", dir+"/"+n, "--control", d.api)
+		z.args = []string{"zone", "--name", n, "--listen", z.addr, "--data", dir + "/" + n, "--control", d.api}
+		z.proc = startProc(t, []string{"SOS_ZONE_TOKEN=" + z.token}, z.args...)
 		waitHTTP(t, z.url()+"/", z.proc)
 	}
 	return d

@@ -56,8 +56,15 @@ type zoneConfig struct {
 
 // syncWait bounds how long a starting zone waits for its first snapshot of
 // keys and policies before it serves anyway (it then refuses every signed
-// request until the control plane answers).
+// request until the control plane answers). A zone that has a cached
+// snapshot in its data folder serves from it when the control plane does
+// not answer at once (controlclient.DefaultCacheGrace).
 const syncWait = 10 * time.Second
+
+// controlSnapshotFile, in a zone's data folder, is the last snapshot of
+// the control plane the zone applied: what it serves with when it starts
+// while the control plane is down (see controlclient.Options.CacheFile).
+const controlSnapshotFile = "control-snapshot.json"
 
 func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 	log := c.logger.With("zone", c.name)
@@ -85,6 +92,8 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 	var lastPolicies sync.Map // role ID -> policy JSON, to notice role changes
 	cc := controlclient.New(controlclient.Options{
 		URL: c.controlURL, Token: c.token, Zone: c.name, Logger: log,
+		// Holds API key secrets, as the control plane's database does.
+		CacheFile: filepath.Join(c.dataDir, controlSnapshotFile),
 		OnSnapshot: func(st controlclient.State) {
 			if r := repl.Load(); r != nil {
 				for _, id := range changedRoles(&lastPolicies, st.IAM.Roles) {
