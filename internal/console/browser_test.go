@@ -113,7 +113,18 @@ func newShots(t *testing.T) *shots {
 
 func (s *shots) take(ctx context.Context, name string) {
 	s.t.Helper()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	// Right after a navigation the page may not be laid out yet (chromium
+	// then refuses a screenshot "with 0 width"): wait for layout and retry.
+	var (
+		buf []byte
+		err error
+	)
+	for range 20 {
+		if buf, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err != nil {
 		s.t.Fatalf("screenshot %s: %v", name, err)
 	}
