@@ -72,7 +72,7 @@ func (h *Handler) uploadPart(req *request) error {
 	}
 	p, err := h.objects.UploadPart(req.r.Context(), object.UploadPartInput{
 		Bucket: req.bucket, Key: req.key, UploadID: id, PartNumber: n,
-		Body: req.auth.Body, Size: size, ContentMD5: md5sum, Checksum: sum, TrailerChecksum: trailer,
+		Body: clientBody{req.auth.Body}, Size: size, ContentMD5: md5sum, Checksum: sum, TrailerChecksum: trailer,
 	})
 	if err != nil {
 		return err

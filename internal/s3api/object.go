@@ -22,6 +22,21 @@ func bodySize(req *request) int64 {
 	return -1
 }
 
+// clientBody is a request body whose read errors that map to no S3 error
+// (a malformed transfer encoding, a connection cut mid-body) are the
+// client's: IncompleteBody, not InternalError.
+type clientBody struct{ r io.Reader }
+
+func (b clientBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		if _, known := toS3Error(err); !known {
+			err = fmt.Errorf("%w: %w", errReadBody, err)
+		}
+	}
+	return n, err
+}
+
 func (h *Handler) putObject(req *request) error {
 	hd := req.r.Header
 	attrs := attrsFromHeaders(hd)
@@ -46,7 +61,7 @@ func (h *Handler) putObject(req *request) error {
 		return s3err.New(s3err.EntityTooLarge, fmt.Sprintf("Your upload of %d bytes exceeds the %d bytes allowed in one PUT: use a multipart upload.", size, int64(object.MaxPutSize)))
 	}
 	in := object.PutInput{
-		Bucket: req.bucket, Key: req.key, Body: req.auth.Body, Size: size,
+		Bucket: req.bucket, Key: req.key, Body: clientBody{req.auth.Body}, Size: size,
 		Attrs: attrs, Tags: tags, ContentMD5: md5sum, Checksum: sum, TrailerChecksum: trailer,
 		Replica: replica, IsDeleteMarker: deleteMarker,
 		IfMatch: strings.TrimSpace(hd.Get("If-Match")), IfNoneMatch: strings.TrimSpace(hd.Get("If-None-Match")),
