@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"hash/crc32"
+	"hash/crc64"
 	"io"
 	"strings"
 )
@@ -42,6 +43,8 @@ func newChecksum(alg string) (hash.Hash, string, error) {
 		return crc32.NewIEEE(), a, nil
 	case "CRC32C":
 		return crc32.New(crc32.MakeTable(crc32.Castagnoli)), a, nil
+	case "CRC64NVME":
+		return crc64.New(crc64NVME), a, nil
 	case "SHA1":
 		return sha1.New(), a, nil
 	case "SHA256":
@@ -50,6 +53,9 @@ func newChecksum(alg string) (hash.Hash, string, error) {
 		return nil, "", fmt.Errorf("%w: unsupported checksum algorithm %q", ErrInvalidArgument, alg)
 	}
 }
+
+// crc64NVME is the CRC-64/NVME table (reflected polynomial).
+var crc64NVME = crc64.MakeTable(0x9a6c9329ac4bc9b5)
 
 // countingReader hashes and counts what it reads and fails with
 // ErrEntityTooLarge past max bytes.
