@@ -36,6 +36,12 @@ func (s *Service) copySource(ctx context.Context, in *CopyInput, rng *Range) (me
 		}
 		first, length := int64(0), v.Size
 		if rng != nil {
+			// A copy range must lie within the source (S3 refuses it
+			// rather than clipping it as a GET's Range is).
+			// (Last < 0 means to the end.)
+			if rng.Suffix > 0 || rng.First < 0 || rng.First >= v.Size || (rng.Last >= 0 && (rng.Last < rng.First || rng.Last >= v.Size)) {
+				return v, nil, 0, fmt.Errorf("%w: range specified is not valid for source object of size %d", ErrInvalidRange, v.Size)
+			}
 			if first, length, err = resolveRange(*rng, v.Size); err != nil {
 				return v, nil, 0, err
 			}

@@ -213,6 +213,11 @@ func TestUploadPartCopy(t *testing.T) {
 	_, err = e.svc.UploadPart(ctx, UploadPartInput{Bucket: "bkt", Key: "dst", UploadID: id, PartNumber: 4,
 		CopySource: &CopyInput{SrcBucket: "bkt", SrcKey: "src"}, CopyRange: &Range{First: 100, Last: 200}})
 	wantErr(t, err, ErrInvalidRange)
+	// A range that starts inside the source but ends past it is refused
+	// too, not clipped.
+	_, err = e.svc.UploadPart(ctx, UploadPartInput{Bucket: "bkt", Key: "dst", UploadID: id, PartNumber: 4,
+		CopySource: &CopyInput{SrcBucket: "bkt", SrcKey: "src"}, CopyRange: &Range{First: 0, Last: 5}})
+	wantErr(t, err, ErrInvalidRange)
 	if p1.ETag != md5hex(src[:MinPartSize]) || p2.Size != 100 {
 		t.Fatalf("copied parts %+v %+v", p1, p2)
 	}
