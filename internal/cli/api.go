@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"sos/internal/controlapi"
+	"sos/internal/auth/exo2"
 )
 
 // apiClient calls API v2 of the control plane, signed with EXO2-HMAC-SHA256.
@@ -64,7 +64,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	if err := controlapi.SignEXO2(req, body, c.key, c.secret, time.Now().Add(10*time.Minute)); err != nil {
+	if err := exo2.Sign(req, body, c.key, c.secret, time.Now().Add(10*time.Minute)); err != nil {
 		return err
 	}
 	res, err := c.http.Do(req)

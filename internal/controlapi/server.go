@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"sos/internal/auth/exo2"
 	"sos/internal/control"
 	"sos/internal/iam"
 )
@@ -24,7 +25,7 @@ type Options struct {
 	Now func() time.Time
 	// MaxBodyBytes bounds request bodies; 0 means 1 MiB.
 	MaxBodyBytes int64
-	// MaxSignatureAhead bounds how far ahead an EXO2 expiry may be; 0 means DefaultEXO2MaxAhead.
+	// MaxSignatureAhead bounds how far ahead an EXO2 expiry may be; 0 means exo2.DefaultMaxAhead.
 	MaxSignatureAhead time.Duration
 	// MaxWait bounds the long-poll of the internal snapshot endpoint; 0 means 60s.
 	MaxWait time.Duration
@@ -108,6 +109,16 @@ type reqContext struct {
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqContext) error
 
+// AuthError is a refused API v2 or internal-API request (no role, a policy
+// that denies, a bad zone token). Its message is meant for the person who
+// sent the request; writeError answers it with 403, as it answers a refused
+// signature (*exo2.Error).
+type AuthError struct {
+	Message string
+}
+
+func (e *AuthError) Error() string { return e.Message }
+
 // httpError is an error with an HTTP status and extra JSON fields.
 type httpError struct {
 	status int
@@ -127,6 +138,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		he  *httpError
 		ae  *AuthError
+		xe  *exo2.Error
 		pe  *iam.PolicyError
 		ce  *control.Error
 		bae *control.BucketAlreadyExistsError
@@ -143,6 +155,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ae):
 		status = http.StatusForbidden
 		body["message"] = ae.Message
+	case errors.As(err, &xe):
+		status = http.StatusForbidden
+		body["message"] = xe.Message
 	case errors.As(err, &pe):
 		status = http.StatusBadRequest
 		body["message"] = "invalid policy: " + pe.Error()
@@ -247,7 +262,7 @@ func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (*reqConte
 		return nil, err
 	}
 	var who control.Principal
-	_, err = VerifyEXO2(r, body, VerifyOptions{
+	_, err = exo2.Verify(r, body, exo2.VerifyOptions{
 		Now:      s.now(),
 		MaxAhead: s.maxAhead,
 		Secret: func(key string) (string, bool) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"sos/internal/auth/exo2"
 	"sos/internal/control"
 	"sos/internal/controlapi"
 )
@@ -92,7 +93,7 @@ func (e *env) call(method, path, body, key, secret string) resp {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if key != "" {
-		if err := controlapi.SignEXO2(req, b, key, secret, time.Now().Add(10*time.Minute)); err != nil {
+		if err := exo2.Sign(req, b, key, secret, time.Now().Add(10*time.Minute)); err != nil {
 			e.t.Fatal(err)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"sos/internal/controlapi"
+	"sos/internal/auth/exo2"
 	"sos/internal/s3client"
 )
 
@@ -73,7 +73,7 @@ func (c apiV2) call(t *testing.T, method, path string, body any) (int, []byte) {
 	if raw != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if err := controlapi.SignEXO2(req, raw, c.key, c.secret, time.Now().Add(10*time.Minute)); err != nil {
+	if err := exo2.Sign(req, raw, c.key, c.secret, time.Now().Add(10*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)

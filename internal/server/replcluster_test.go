@@ -21,8 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"sos/internal/auth/exo2"
 	"sos/internal/auth/sigv4"
-	"sos/internal/controlapi"
 	"sos/internal/replconfig"
 	"sos/internal/repldiff"
 	"sos/internal/replication/repltest"
@@ -173,7 +173,7 @@ func (c *procCluster) apiV2(method, path string, body []byte, out any) {
 		c.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if err := controlapi.SignEXO2(req, body, rootKey, rootSecret, time.Now().Add(5*time.Minute)); err != nil {
+	if err := exo2.Sign(req, body, rootKey, rootSecret, time.Now().Add(5*time.Minute)); err != nil {
 		c.t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)

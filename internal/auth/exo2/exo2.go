@@ -1,4 +1,4 @@
-package controlapi
+package exo2
 
 import (
 	"crypto/hmac"
@@ -14,33 +14,33 @@ import (
 	"time"
 )
 
-// EXO2Scheme is the Authorization scheme of API v2 requests.
-const EXO2Scheme = "EXO2-HMAC-SHA256"
+// Scheme is the Authorization scheme of API v2 requests.
+const Scheme = "EXO2-HMAC-SHA256"
 
-// DefaultEXO2MaxAhead is how far in the future a signature's expiry may lie
+// DefaultMaxAhead is how far in the future a signature's expiry may lie
 // before it is refused. Exoscale's clients sign for 10 minutes.
-const DefaultEXO2MaxAhead = time.Hour
+const DefaultMaxAhead = time.Hour
 
-// AuthError is a refused API v2 authentication. Its message is meant for the
+// Error is a refused EXO2 authentication. Its message is meant for the
 // person who sent the request; HTTP handlers answer it with 403.
-type AuthError struct {
+type Error struct {
 	Message string
 }
 
-func (e *AuthError) Error() string { return e.Message }
+func (e *Error) Error() string { return e.Message }
 
 func authErrorf(format string, args ...any) error {
-	return &AuthError{Message: fmt.Sprintf(format, args...)}
+	return &Error{Message: fmt.Sprintf(format, args...)}
 }
 
-// EXO2Message builds the string an EXO2-HMAC-SHA256 signature covers:
+// Message builds the string an EXO2-HMAC-SHA256 signature covers:
 //
 //	METHOD + " " + escaped path + "\n" +
 //	body + "\n" +
 //	values of the signed query args, in the given order, concatenated + "\n" +
 //	"" (signed headers: none) + "\n" +
 //	expires (unix seconds)
-func EXO2Message(method, escapedPath string, body []byte, signedValues []string, expires int64) string {
+func Message(method, escapedPath string, body []byte, signedValues []string, expires int64) string {
 	var b strings.Builder
 	b.WriteString(method)
 	b.WriteByte(' ')
@@ -57,22 +57,22 @@ func EXO2Message(method, escapedPath string, body []byte, signedValues []string,
 	return b.String()
 }
 
-func exo2Signature(secret, message string) []byte {
+func signature(secret, message string) []byte {
 	h := hmac.New(sha256.New, []byte(secret))
 	h.Write([]byte(message))
 	return h.Sum(nil)
 }
 
-// SignEXO2 signs req for API v2 the way Exoscale's egoscale v3 client does:
+// Sign signs req for API v2 the way Exoscale's egoscale v3 client does:
 // every query parameter that holds exactly one value is signed (names sorted),
 // body is the exact request body (nil for none). It sets the Authorization
 // header and leaves the body alone: the caller sends body as req's body.
-func SignEXO2(req *http.Request, body []byte, key, secret string, expires time.Time) error {
+func Sign(req *http.Request, body []byte, key, secret string, expires time.Time) error {
 	if req == nil || req.URL == nil {
-		return errors.New("controlapi: SignEXO2 needs a request with a URL")
+		return errors.New("exo2: Sign needs a request with a URL")
 	}
 	if key == "" || secret == "" {
-		return errors.New("controlapi: SignEXO2 needs an API key and secret")
+		return errors.New("exo2: Sign needs an API key and secret")
 	}
 	query := req.URL.Query()
 	var names []string
@@ -87,10 +87,10 @@ func SignEXO2(req *http.Request, body []byte, key, secret string, expires time.T
 		values[i] = query.Get(name)
 	}
 	exp := expires.Unix()
-	sig := exo2Signature(secret, EXO2Message(req.Method, req.URL.EscapedPath(), body, values, exp))
+	sig := signature(secret, Message(req.Method, req.URL.EscapedPath(), body, values, exp))
 
 	var h strings.Builder
-	h.WriteString(EXO2Scheme + " credential=" + key)
+	h.WriteString(Scheme + " credential=" + key)
 	if len(names) > 0 {
 		h.WriteString(",signed-query-args=" + strings.Join(names, ";"))
 	}
@@ -100,24 +100,24 @@ func SignEXO2(req *http.Request, body []byte, key, secret string, expires time.T
 	return nil
 }
 
-// EXO2Header is a parsed EXO2-HMAC-SHA256 Authorization header.
-type EXO2Header struct {
+// Header is a parsed EXO2-HMAC-SHA256 Authorization header.
+type Header struct {
 	Credential      string
 	SignedQueryArgs []string
 	Expires         int64
 	Signature       []byte
 }
 
-// ParseEXO2Header parses an Authorization header value of the EXO2 scheme.
-func ParseEXO2Header(value string) (EXO2Header, error) {
-	var h EXO2Header
+// ParseHeader parses an Authorization header value of the EXO2 scheme.
+func ParseHeader(value string) (Header, error) {
+	var h Header
 	if value == "" {
-		return h, authErrorf("missing Authorization header: sign the request with %s", EXO2Scheme)
+		return h, authErrorf("missing Authorization header: sign the request with %s", Scheme)
 	}
-	rest, ok := strings.CutPrefix(value, EXO2Scheme+" ")
+	rest, ok := strings.CutPrefix(value, Scheme+" ")
 	if !ok {
 		scheme, _, _ := strings.Cut(value, " ")
-		return h, authErrorf("unsupported authorization scheme %q: expected %s", scheme, EXO2Scheme)
+		return h, authErrorf("unsupported authorization scheme %q: expected %s", scheme, Scheme)
 	}
 	seen := map[string]bool{}
 	for _, part := range strings.Split(rest, ",") {
@@ -163,31 +163,31 @@ func ParseEXO2Header(value string) (EXO2Header, error) {
 	return h, nil
 }
 
-// VerifyOptions tunes VerifyEXO2.
+// VerifyOptions tunes Verify.
 type VerifyOptions struct {
 	// Now is the current time (required).
 	Now time.Time
-	// MaxAhead bounds how far in the future expires may be; 0 means DefaultEXO2MaxAhead.
+	// MaxAhead bounds how far in the future expires may be; 0 means DefaultMaxAhead.
 	MaxAhead time.Duration
 	// Secret returns the secret of an API key, ok=false when the key is unknown.
 	Secret func(key string) (secret string, ok bool)
 }
 
-// VerifyEXO2 checks the EXO2-HMAC-SHA256 signature of r, whose body has
+// Verify checks the EXO2-HMAC-SHA256 signature of r, whose body has
 // already been read into body. It returns the API key that signed the
-// request, or an *AuthError saying why the request is refused. Every query
+// request, or an *Error saying why the request is refused. Every query
 // parameter of the request must be signed.
-func VerifyEXO2(r *http.Request, body []byte, opts VerifyOptions) (string, error) {
-	h, err := ParseEXO2Header(r.Header.Get("Authorization"))
+func Verify(r *http.Request, body []byte, opts VerifyOptions) (string, error) {
+	h, err := ParseHeader(r.Header.Get("Authorization"))
 	if err != nil {
 		return "", err
 	}
 	if opts.Secret == nil {
-		return "", errors.New("controlapi: VerifyEXO2 needs a Secret lookup")
+		return "", errors.New("exo2: Verify needs a Secret lookup")
 	}
 	maxAhead := opts.MaxAhead
 	if maxAhead == 0 {
-		maxAhead = DefaultEXO2MaxAhead
+		maxAhead = DefaultMaxAhead
 	}
 	exp := time.Unix(h.Expires, 0).UTC()
 	if !opts.Now.Before(exp) {
@@ -218,7 +218,7 @@ func VerifyEXO2(r *http.Request, body []byte, opts VerifyOptions) (string, error
 	if !ok {
 		return "", authErrorf("unknown API key %q", h.Credential)
 	}
-	want := exo2Signature(secret, EXO2Message(r.Method, r.URL.EscapedPath(), body, values, h.Expires))
+	want := signature(secret, Message(r.Method, r.URL.EscapedPath(), body, values, h.Expires))
 	if subtle.ConstantTimeCompare(want, h.Signature) != 1 {
 		return "", authErrorf("signature does not match: check the API secret, and that the body, path and query arguments are signed as sent")
 	}

@@ -1,4 +1,4 @@
-package controlapi_test
+package exo2_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"sos/internal/controlapi"
+	"sos/internal/auth/exo2"
 )
 
 // Signatures below were computed outside Go, from the documented algorithm:
@@ -54,7 +54,7 @@ var exo2Vectors = []struct {
 	},
 }
 
-func TestSignEXO2Vectors(t *testing.T) {
+func TestSignVectors(t *testing.T) {
 	for _, v := range exo2Vectors {
 		t.Run(v.name, func(t *testing.T) {
 			req, err := http.NewRequest(v.method, v.url, strings.NewReader(v.body))
@@ -65,7 +65,7 @@ func TestSignEXO2Vectors(t *testing.T) {
 			if v.body != "" {
 				body = []byte(v.body)
 			}
-			if err := controlapi.SignEXO2(req, body, v.key, v.secret, time.Unix(v.expires, 0)); err != nil {
+			if err := exo2.Sign(req, body, v.key, v.secret, time.Unix(v.expires, 0)); err != nil {
 				t.Fatal(err)
 			}
 			if got := req.Header.Get("Authorization"); got != v.header {
@@ -77,7 +77,7 @@ func TestSignEXO2Vectors(t *testing.T) {
 
 func verify(t *testing.T, req *http.Request, body string, now time.Time, secrets map[string]string) (string, error) {
 	t.Helper()
-	return controlapi.VerifyEXO2(req, []byte(body), controlapi.VerifyOptions{
+	return exo2.Verify(req, []byte(body), exo2.VerifyOptions{
 		Now: now,
 		Secret: func(k string) (string, bool) {
 			s, ok := secrets[k]
@@ -86,7 +86,7 @@ func verify(t *testing.T, req *http.Request, body string, now time.Time, secrets
 	})
 }
 
-func TestVerifyEXO2Vectors(t *testing.T) {
+func TestVerifyVectors(t *testing.T) {
 	for _, v := range exo2Vectors {
 		t.Run(v.name, func(t *testing.T) {
 			req, _ := http.NewRequest(v.method, v.url, nil)
@@ -103,7 +103,7 @@ func TestVerifyEXO2Vectors(t *testing.T) {
 	}
 }
 
-func TestVerifyEXO2Refusals(t *testing.T) {
+func TestVerifyRefusals(t *testing.T) {
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	secrets := map[string]string{"EXOgood": "good-secret"}
 	signed := func(method, url, body string, expires time.Time) *http.Request {
@@ -111,7 +111,7 @@ func TestVerifyEXO2Refusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := controlapi.SignEXO2(req, []byte(body), "EXOgood", "good-secret", expires); err != nil {
+		if err := exo2.Sign(req, []byte(body), "EXOgood", "good-secret", expires); err != nil {
 			t.Fatal(err)
 		}
 		return req
@@ -164,12 +164,12 @@ func TestVerifyEXO2Refusals(t *testing.T) {
 		}, "", "signature does not match"},
 		{"unknown key", func() *http.Request {
 			r, _ := http.NewRequest("GET", "http://h/v2/zone", nil)
-			controlapi.SignEXO2(r, nil, "EXOnobody", "whatever", soon)
+			exo2.Sign(r, nil, "EXOnobody", "whatever", soon)
 			return r
 		}, "", `unknown API key "EXOnobody"`},
 		{"wrong secret", func() *http.Request {
 			r, _ := http.NewRequest("GET", "http://h/v2/zone", nil)
-			controlapi.SignEXO2(r, nil, "EXOgood", "bad-secret", soon)
+			exo2.Sign(r, nil, "EXOgood", "bad-secret", soon)
 			return r
 		}, "", "signature does not match"},
 		{"no header", func() *http.Request {
@@ -195,9 +195,9 @@ func TestVerifyEXO2Refusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := verify(t, c.req(), c.body, now, secrets)
-			var ae *controlapi.AuthError
+			var ae *exo2.Error
 			if !errors.As(err, &ae) {
-				t.Fatalf("err = %v, want an *AuthError", err)
+				t.Fatalf("err = %v, want an *exo2.Error", err)
 			}
 			if !strings.Contains(ae.Message, c.want) {
 				t.Errorf("message %q does not contain %q", ae.Message, c.want)
@@ -206,10 +206,10 @@ func TestVerifyEXO2Refusals(t *testing.T) {
 	}
 }
 
-// FuzzVerifyEXO2 feeds arbitrary Authorization headers, paths and bodies:
+// FuzzVerify feeds arbitrary Authorization headers, paths and bodies:
 // verification never panics, and what it accepts is a well-formed header
 // naming the key it reports.
-func FuzzVerifyEXO2(f *testing.F) {
+func FuzzVerify(f *testing.F) {
 	for _, v := range exo2Vectors {
 		f.Add(v.header, "/v2/zone", v.body)
 	}
@@ -225,13 +225,13 @@ func FuzzVerifyEXO2(f *testing.F) {
 			req.URL = u
 		}
 		req.Header.Set("Authorization", header)
-		key, err := controlapi.VerifyEXO2(req, []byte(body), controlapi.VerifyOptions{
+		key, err := exo2.Verify(req, []byte(body), exo2.VerifyOptions{
 			Now:    now,
 			Secret: func(string) (string, bool) { return "s", true },
 		})
 		if err == nil {
-			// Accepted: it must be exactly what SignEXO2 produces for this request.
-			h, perr := controlapi.ParseEXO2Header(header)
+			// Accepted: it must be exactly what Sign produces for this request.
+			h, perr := exo2.ParseHeader(header)
 			if perr != nil || h.Credential != key {
 				t.Fatalf("accepted a header that does not parse: %q", header)
 			}
