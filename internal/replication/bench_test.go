@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"sos/internal/replication/repltest"
+	"sos/internal/server/repltest"
 )
 
 // TestBenchReplication reports replication lag at a steady write rate and

@@ -18,7 +18,7 @@ import (
 
 	"sos/internal/meta"
 	"sos/internal/replication"
-	"sos/internal/replication/repltest"
+	"sos/internal/server/repltest"
 )
 
 const (

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"sos/internal/meta"
-	"sos/internal/replication/repltest"
+	"sos/internal/server/repltest"
 )
 
 // The oldest pending entry of a rule is reported whatever else the outbox

@@ -25,7 +25,7 @@ import (
 	"sos/internal/auth/sigv4"
 	"sos/internal/replconfig"
 	"sos/internal/repldiff"
-	"sos/internal/replication/repltest"
+	"sos/internal/server/repltest"
 )
 
 // This file runs a real deployment: `sosd control` and one `sosd zone`

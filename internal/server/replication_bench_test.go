@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"sos/internal/replication/repltest"
+	"sos/internal/server/repltest"
 )
 
 // Replication figures between two real zone processes (`sosd control` and

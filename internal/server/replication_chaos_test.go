@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"sos/internal/replication/repltest"
+	"sos/internal/server/repltest"
 )
 
 // Chaos over real processes: a zone down, a zone killed, a partition.

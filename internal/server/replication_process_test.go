@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"sos/internal/replication/repltest"
+	"sos/internal/server/repltest"
 )
 
 // The seed's examples and issue 4's "Show", over real processes: `sosd

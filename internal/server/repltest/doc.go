@@ -6,4 +6,8 @@
 // explicit configuration, and convergence checks built on repldiff. The
 // proxy, clients and checks also serve tests that run zones as separate
 // processes.
+//
+// It composes zones from s3api, object and replication as the server does,
+// so it lives under the composition root: replication's own tests (package
+// replication_test) and the server's tests use it; nothing outside tests does.
 package repltest
