@@ -53,8 +53,10 @@ type Reader interface {
 	ScanOutbox(ctx context.Context, afterID string, fn func(OutboxEntry) error) error
 }
 
-// Tx is a set of writes that commit together. Reads through a Tx see its own
-// writes.
+// Tx is the reads and writes of one Update, valid only until its fn returns.
+// Its writes commit together (see Store). Reads through a Tx see committed
+// records and the Tx's own writes, which nothing outside the Tx sees before
+// the commit.
 type Tx interface {
 	Reader
 	PutBucket(ctx context.Context, b Bucket) error
@@ -73,14 +75,34 @@ type Tx interface {
 	DeleteOutbox(ctx context.Context, id string) error
 }
 
-// Store persists metadata.
+// Store persists metadata and is safe for concurrent use. Update runs fn
+// with a Tx and commits fn's writes. What callers rely on, and so what every
+// implementation MUST give (metatest checks what a test can):
 //
-// Update runs fn and commits its writes atomically and durably (fsync'd)
-// before returning nil; if fn returns an error nothing is written. Update is
-// NOT isolated against concurrent Updates: callers that read-modify-write
-// the same records serialize themselves (the object service locks per key).
-// Concurrent Updates MUST be allowed to share one durable log write (group
-// commit), which is what makes small PUTs fast.
+//   - Atomic: Update commits all of fn's writes or none of them. When fn
+//     returns an error, or ctx is done before the commit, nothing is written
+//     and Update returns that error (errors.Is finds it). Callers take any
+//     error of Update for "nothing written" (they delete the blobs the writes
+//     referred to), so a commit that fails after it may have taken effect (a
+//     failed fsync, a connection lost during the commit) is a broken store,
+//     not a failed Update: the implementation fails the Updates that follow
+//     as well rather than go on.
+//   - Durable: once Update returns nil, its writes survive a crash of the
+//     process or of the machine.
+//   - Visible: no read outside fn sees fn's writes before the commit; every
+//     read that starts after Update returned nil sees all of them, through
+//     this Store or any other handle on the same data (another process or
+//     node of the zone).
+//   - Not isolated: reads in fn see the records committed so far, and other
+//     Updates may commit between those reads and fn's commit. Callers that
+//     read and then write the same records serialize those Updates
+//     themselves (the object service holds a lock per key around each).
+//   - Concurrent: Updates from many goroutines proceed together; one does not
+//     wait for the durable commit of another before making its own (the rate
+//     of small writes a zone sustains depends on it).
+//
+// Close releases the store; after it the only call allowed is another
+// Close, which implementations tolerate.
 type Store interface {
 	Reader
 	Update(ctx context.Context, fn func(Tx) error) error

@@ -8,6 +8,12 @@
 // (bucket, key, versionID) index holds each version's stamp and its inline
 // data, so lookups by version ID are direct and listings never read data.
 //
-// Update commits an indexed batch with pebble.Sync; concurrent Updates share
-// WAL fsyncs through Pebble's group commit.
+// How it meets meta.Store's contract: Update runs fn against an indexed
+// batch (reads in fn see the database plus the batch) and commits the batch
+// with pebble.Sync, so the write-ahead log is fsync'd before Update returns;
+// concurrent Updates share WAL fsyncs through Pebble's group commit. A
+// committed batch becomes visible to reads at once (each read or scan
+// iterates at one sequence number). After a failed WAL write or sync Pebble
+// fails every later commit too. Only one Store may have a directory open
+// (Pebble locks it), so the Store is the only handle on its data.
 package pebblemeta
