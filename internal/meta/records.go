@@ -146,7 +146,15 @@ const (
 // version to one destination bucket. It is written in the same transaction
 // as the version it refers to and deleted when the operation is done.
 type OutboxEntry struct {
-	// ID orders entries in commit order; it is unique within a zone.
+	// ID is a stamp of the zone's version clock (versionid.Format; backfill
+	// entries add an "r" suffix, see replication's Resync), so IDs sort by
+	// when the entries were made and are unique within the zone while its
+	// clock does not repeat a stamp (a restarted clock starts again from the
+	// wall clock). Entries do not commit in ID order: writes of different
+	// keys take their stamps and commit in either order, so an entry can
+	// commit behind one with a greater ID, and a scan that resumes after an
+	// ID can miss it. The object service's entries of one key commit in ID
+	// order (it holds the key's lock from stamp to commit).
 	ID         string
 	Bucket     string
 	Key        string

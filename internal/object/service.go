@@ -18,8 +18,10 @@ import (
 
 // DefaultInlineMax is the largest object kept inline in the metadata store
 // when Options.InlineMax is 0. Inline objects commit with their metadata in
-// one WAL write that concurrent PUTs share, instead of costing a file, two
-// fsyncs and a rename each (see BenchmarkPut* in this package).
+// one Update, instead of costing a blob Put as well (with pebblemeta and
+// fsblob: a share of one WAL write that concurrent PUTs make together,
+// instead of a file, two fsyncs and a rename each; see BenchmarkPut* in this
+// package).
 const DefaultInlineMax = 64 << 10
 
 // BucketRegistry is the global bucket namespace of the control plane, as

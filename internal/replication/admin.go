@@ -339,8 +339,10 @@ func (r *Replicator) Resync(ctx context.Context, bucket string) (int, error) {
 			}
 			now := r.now().UTC()
 			e := meta.OutboxEntry{
-				// The "r" suffix keeps backfill IDs apart from the object
-				// service's even if both clocks yield the same stamp.
+				// A stamp is unique only among its clock's, and clock is
+				// a fresh one when Options.Clock is unset: the "r" suffix
+				// keeps backfill IDs apart from the object service's then
+				// (it sorts right after the same stamp without it).
 				ID:     versionid.Format(clock.Now()) + "r",
 				Bucket: bucket, Key: v.Key, VersionID: v.VersionID, Op: op,
 				RuleID: m.RuleID, DestBucket: m.DestBucket, Role: cfg.Role, Size: v.Size,

@@ -2,7 +2,9 @@
 // match a replication rule are committed by the object service together with
 // one meta.OutboxEntry per destination; the Replicator's workers read the
 // durable outbox in ID order (in bounded batches, keeping a scan cursor, so
-// the outbox may hold any number of entries), and copy each version to its
+// the outbox may hold any number of entries; entries do not commit in ID
+// order, so full passes from the start, at least every RescanInterval, find
+// those committed behind the cursor), and copy each version to its
 // destination bucket in another zone over S3, signed with temporary
 // credentials of the rule's IAM role and marked with the X-Sos-Replica-*
 // headers (see docs/replica-writes.md). Large objects stream as multipart uploads.

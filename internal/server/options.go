@@ -60,7 +60,7 @@ type ControlOptions struct {
 	Logger      *slog.Logger
 }
 
-// ZoneOptions configure StartZone and RunZone.
+// ZoneOptions configure RunZone.
 type ZoneOptions struct {
 	Name       string
 	Listen     string
