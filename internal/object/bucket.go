@@ -64,7 +64,7 @@ func (s *Service) CreateBucket(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	err := s.meta.Update(ctx, func(tx meta.Tx) error {
+	err := s.update(ctx, func(tx meta.Tx) error {
 		return tx.PutBucket(ctx, meta.Bucket{Name: name, Zone: s.zone, CreatedAt: s.now().UTC()})
 	})
 	if err != nil && s.registry != nil {
@@ -104,7 +104,7 @@ func (s *Service) DeleteBucket(ctx context.Context, name string) error {
 	if !empty {
 		return fmt.Errorf("%w: %s holds objects, versions, delete markers or uploads", ErrBucketNotEmpty, name)
 	}
-	if err := s.meta.Update(ctx, func(tx meta.Tx) error { return tx.DeleteBucket(ctx, name) }); err != nil {
+	if err := s.update(ctx, func(tx meta.Tx) error { return tx.DeleteBucket(ctx, name) }); err != nil {
 		return err
 	}
 	s.forgetRepl(name)
@@ -112,7 +112,7 @@ func (s *Service) DeleteBucket(ctx context.Context, name string) error {
 		if err := s.registry.Unregister(ctx, name); err != nil {
 			// Put the bucket back so that the caller can retry and the
 			// name stays consistent with the registry.
-			if rerr := s.meta.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.PutBucket(ctx, b) }); rerr != nil {
+			if rerr := s.update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.PutBucket(ctx, b) }); rerr != nil {
 				s.log.Error("bucket deleted but its name could not be released", "bucket", name, "err", err, "restore_err", rerr)
 			}
 			return fmt.Errorf("releasing bucket name %s: %w", name, err)
@@ -140,7 +140,7 @@ func (s *Service) SetVersioning(ctx context.Context, bucket string, v meta.Versi
 	}
 	unlock := s.lockBucket(bucket)
 	defer unlock()
-	return s.meta.Update(ctx, func(tx meta.Tx) error {
+	return s.update(ctx, func(tx meta.Tx) error {
 		b, err := bucketOf(ctx, tx, bucket)
 		if err != nil {
 			return err
@@ -158,8 +158,19 @@ func (s *Service) SetVersioning(ctx context.Context, bucket string, v meta.Versi
 
 // SetReplication stores a replication configuration (S3 XML, nil removes
 // it). The bucket must have versioning Enabled, and each destination must
-// pass the DestinationChecker when one is set.
+// pass the DestinationChecker when one is set. OnReplicationChange hears of
+// each success.
 func (s *Service) SetReplication(ctx context.Context, bucket string, xmlConfig []byte) error {
+	if err := s.setReplication(ctx, bucket, xmlConfig); err != nil {
+		return err
+	}
+	if s.onReplChg != nil {
+		s.onReplChg(bucket)
+	}
+	return nil
+}
+
+func (s *Service) setReplication(ctx context.Context, bucket string, xmlConfig []byte) error {
 	var cfg *replconfig.Config
 	if xmlConfig != nil {
 		var err error
@@ -199,7 +210,7 @@ func (s *Service) SetReplication(ctx context.Context, bucket string, xmlConfig [
 	} else if b.Replication == nil {
 		return nil
 	}
-	err = s.meta.Update(ctx, func(tx meta.Tx) error {
+	err = s.update(ctx, func(tx meta.Tx) error {
 		b, err := bucketOf(ctx, tx, bucket)
 		if err != nil {
 			return err

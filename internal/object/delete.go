@@ -42,7 +42,7 @@ func (s *Service) DeleteObject(ctx context.Context, in DeleteInput) (DeleteOutpu
 		freed []string
 	)
 	unlock := s.lockKey(in.Bucket, in.Key)
-	err = s.meta.Update(ctx, func(tx meta.Tx) error {
+	err = s.update(ctx, func(tx meta.Tx) error {
 		out, freed = DeleteOutput{}, nil
 		if _, err := bucketOf(ctx, tx, in.Bucket); err != nil {
 			return err

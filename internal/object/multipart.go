@@ -65,7 +65,7 @@ func (s *Service) CreateUpload(ctx context.Context, in CreateUploadInput) (strin
 		}
 		u.ReplicaVersionID, u.ReplicaLastModified, u.ReplicaETag = r.VersionID, r.LastModified.UTC(), r.ETag
 	}
-	err := s.meta.Update(ctx, func(tx meta.Tx) error {
+	err := s.update(ctx, func(tx meta.Tx) error {
 		b, err := bucketOf(ctx, tx, in.Bucket)
 		if err != nil {
 			return err
@@ -121,7 +121,7 @@ func (s *Service) UploadPart(ctx context.Context, in UploadPartInput) (PartInfo,
 		ETag: d.etag(), LastModified: s.now().UTC(), Checksums: d.checksums, BlobID: d.blobID}
 	var freed []string
 	unlock := s.lockKey(in.Bucket, in.Key)
-	err = s.meta.Update(ctx, func(tx meta.Tx) error {
+	err = s.update(ctx, func(tx meta.Tx) error {
 		freed = nil
 		if _, err := upload(ctx, tx, in.Bucket, in.Key, in.UploadID); err != nil {
 			return err
@@ -232,7 +232,7 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, uploadID stri
 func (s *Service) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
 	var freed []string
 	unlock := s.lockKey(bucket, key)
-	err := s.meta.Update(ctx, func(tx meta.Tx) error {
+	err := s.update(ctx, func(tx meta.Tx) error {
 		freed = nil
 		if _, err := upload(ctx, tx, bucket, key, uploadID); err != nil {
 			return err

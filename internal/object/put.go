@@ -43,7 +43,7 @@ func (s *Service) commitVersion(ctx context.Context, nv newVersion) (meta.Versio
 		conflict bool
 	)
 	unlock := s.lockKey(nv.bucket, nv.key)
-	err := s.meta.Update(ctx, func(tx meta.Tx) error {
+	err := s.update(ctx, func(tx meta.Tx) error {
 		freed, conflict = nil, false
 		var err error
 		if b, err = bucketOf(ctx, tx, nv.bucket); err != nil {

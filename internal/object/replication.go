@@ -155,7 +155,7 @@ func (s *Service) SetReplicationTarget(ctx context.Context, bucket, key, version
 	}
 	unlock := s.lockKey(bucket, key)
 	defer unlock()
-	return s.meta.Update(ctx, func(tx meta.Tx) error {
+	return s.update(ctx, func(tx meta.Tx) error {
 		v, err := tx.Version(ctx, bucket, key, versionID)
 		if errors.Is(err, meta.ErrNotFound) {
 			return fmt.Errorf("%w: %s/%s version %s", ErrNoSuchVersion, bucket, key, versionID)

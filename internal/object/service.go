@@ -64,7 +64,16 @@ type Options struct {
 	// whose latest version is a local version still PENDING or newer than
 	// the replica: concurrent writes in two zones.
 	OnConflict func(bucket, key string)
-	Logger     *slog.Logger
+	// OnQueued is called after every commit that queued replication outbox
+	// entries (whichever write method made them), so that the replication
+	// workers can pick them up at once. It may be called with the key's
+	// lock held: it must return quickly and not call the Service.
+	OnQueued func()
+	// OnReplicationChange is called after each successful SetReplication of
+	// bucket (outside the bucket's lock), so that replication can act on
+	// the new configuration.
+	OnReplicationChange func(bucket string)
+	Logger              *slog.Logger
 }
 
 const (
@@ -84,6 +93,8 @@ type Service struct {
 	registry   BucketRegistry
 	dests      DestinationChecker
 	onConflict func(bucket, key string)
+	onQueued   func()
+	onReplChg  func(bucket string)
 	log        *slog.Logger
 
 	keyLocks    [keyStripes]sync.Mutex
@@ -113,6 +124,8 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		registry:   opts.Registry,
 		dests:      opts.Destinations,
 		onConflict: opts.OnConflict,
+		onQueued:   opts.OnQueued,
+		onReplChg:  opts.OnReplicationChange,
 		log:        opts.Logger,
 		replCache:  map[string]*replEntry{},
 	}

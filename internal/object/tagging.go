@@ -62,7 +62,7 @@ func (s *Service) setTags(ctx context.Context, bucket, key, versionID string, ta
 	var id string
 	unlock := s.lockKey(bucket, key)
 	defer unlock()
-	err := s.meta.Update(ctx, func(tx meta.Tx) error {
+	err := s.update(ctx, func(tx meta.Tx) error {
 		b, err := bucketOf(ctx, tx, bucket)
 		if err != nil {
 			return err

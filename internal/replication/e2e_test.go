@@ -565,7 +565,7 @@ func TestEntryBehindCursorUnderSteadyWrites(t *testing.T) {
 			case <-time.After(20 * time.Millisecond):
 			}
 			put(t, a, "src", fmt.Sprintf("steady-%d", i), "x", nil)
-			a.Replicator().Wake() // as the zone's S3 layer does after each write
+			a.Replicator().Wake() // as the object service's OnQueued hook does after each write
 		}
 	}()
 	defer func() { close(stop); <-done }()

@@ -17,7 +17,6 @@ import (
 	"sos/internal/iam"
 	"sos/internal/object"
 	"sos/internal/replication"
-	"sos/internal/s3api"
 )
 
 // registry is the global bucket namespace as the object service needs it.
@@ -136,70 +135,6 @@ func (s replStatus) Resync(ctx context.Context, bucket string) (int, error) {
 }
 func (s replStatus) Retry(ctx context.Context, bucket string) (int, error) {
 	return s.r.RetryFailed(ctx, bucket)
-}
-
-// wakingObjects is the object service as the S3 handler sees it, waking the
-// replication workers after every write that may have queued outbox
-// entries, and telling them when a bucket's configuration changes.
-type wakingObjects struct {
-	*object.Service
-	r *replication.Replicator
-	// bg runs work that outlives a request, until the zone closes.
-	bg func(func(ctx context.Context))
-}
-
-var _ s3api.Objects = wakingObjects{}
-
-func (w wakingObjects) PutObject(ctx context.Context, in object.PutInput) (object.ObjectInfo, error) {
-	out, err := w.Service.PutObject(ctx, in)
-	w.wake(err)
-	return out, err
-}
-
-func (w wakingObjects) CopyObject(ctx context.Context, in object.CopyInput) (object.CopyOutput, error) {
-	out, err := w.Service.CopyObject(ctx, in)
-	w.wake(err)
-	return out, err
-}
-
-func (w wakingObjects) DeleteObject(ctx context.Context, in object.DeleteInput) (object.DeleteOutput, error) {
-	out, err := w.Service.DeleteObject(ctx, in)
-	w.wake(err)
-	return out, err
-}
-
-func (w wakingObjects) PutTagging(ctx context.Context, bucket, key, versionID string, tags map[string]string) (string, error) {
-	v, err := w.Service.PutTagging(ctx, bucket, key, versionID, tags)
-	w.wake(err)
-	return v, err
-}
-
-func (w wakingObjects) DeleteTagging(ctx context.Context, bucket, key, versionID string) (string, error) {
-	v, err := w.Service.DeleteTagging(ctx, bucket, key, versionID)
-	w.wake(err)
-	return v, err
-}
-
-func (w wakingObjects) CompleteUpload(ctx context.Context, bucket, key, uploadID string, parts []object.CompletePart) (object.ObjectInfo, error) {
-	out, err := w.Service.CompleteUpload(ctx, bucket, key, uploadID, parts)
-	w.wake(err)
-	return out, err
-}
-
-func (w wakingObjects) SetReplication(ctx context.Context, bucket string, xmlConfig []byte) error {
-	err := w.Service.SetReplication(ctx, bucket, xmlConfig)
-	if err == nil {
-		// In the background and past the request's end: it rewrites the
-		// bucket's failed outbox entries, which may be many.
-		w.bg(func(ctx context.Context) { w.r.OnConfigChange(ctx, bucket) })
-	}
-	return err
-}
-
-func (w wakingObjects) wake(err error) {
-	if err == nil {
-		w.r.Wake()
-	}
 }
 
 // usageInterval is how often a zone reports its buckets' sizes, at the

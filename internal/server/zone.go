@@ -116,6 +116,19 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 				r.Conflict(bucket, key)
 			}
 		},
+		OnQueued: func() {
+			if r := repl.Load(); r != nil {
+				r.Wake()
+			}
+		},
+		OnReplicationChange: func(bucket string) {
+			if r := repl.Load(); r != nil {
+				// In the background and past the request's end: it
+				// rewrites the bucket's failed outbox entries, which may
+				// be many.
+				z.background(func(ctx context.Context) { r.OnConfigChange(ctx, bucket) })
+			}
+		},
 	})
 	if err != nil {
 		cancel()
@@ -139,7 +152,7 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 
 	s3 := s3api.New(s3api.Options{
 		Zone:        c.name,
-		Objects:     wakingObjects{svc, r, z.background},
+		Objects:     svc,
 		Auth:        cc.Authorizer(),
 		Locator:     locator{cc},
 		Roles:       roles{cc.Authorizer()},

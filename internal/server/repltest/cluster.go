@@ -294,6 +294,18 @@ func (z *Zone) Start() error {
 				r.Conflict(bucket, key)
 			}
 		},
+		OnQueued: func() {
+			if r := z.repl.Load(); r != nil {
+				r.Wake()
+			}
+		},
+		// In the request, unlike the server (in the background): a test
+		// that set a configuration finds the replicator told of it.
+		OnReplicationChange: func(bucket string) {
+			if r := z.repl.Load(); r != nil {
+				r.OnConfigChange(context.Background(), bucket)
+			}
+		},
 		Logger: z.c.Logger,
 	})
 	if err != nil {
@@ -371,8 +383,8 @@ func (z *Zone) CreateVersionedBucket(ctx context.Context, name string) error {
 }
 
 // SetReplication puts a replication configuration given in the seed's
-// JSON form on bucket (through S3, as a client would) and tells the
-// replicator.
+// JSON form on bucket (through S3, as a client would); the replicator is
+// told before it returns.
 func (z *Zone) SetReplication(ctx context.Context, bucket, configJSON string) error {
 	cfg, err := replconfig.ParseJSON([]byte(configJSON))
 	if err != nil {
@@ -403,13 +415,8 @@ func (z *Zone) SetReplication(ctx context.Context, bucket, configJSON string) er
 		}
 		rc.Rules = append(rc.Rules, rule)
 	}
-	if _, err := cl.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: aws.String(bucket), ReplicationConfiguration: rc}); err != nil {
-		return err
-	}
-	if r := z.Replicator(); r != nil {
-		r.OnConfigChange(ctx, bucket)
-	}
-	return nil
+	_, err = cl.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: aws.String(bucket), ReplicationConfiguration: rc})
+	return err
 }
 
 // Diff compares two buckets version by version.
