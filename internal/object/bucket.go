@@ -109,10 +109,14 @@ func (s *Service) DeleteBucket(ctx context.Context, name string) error {
 	}
 	s.forgetRepl(name)
 	if s.registry != nil {
+		// Past the local delete the request's end must not stop half-way:
+		// the name is released, or the bucket is put back, whether or not
+		// the client is still there.
+		ctx := context.WithoutCancel(ctx)
 		if err := s.registry.Unregister(ctx, name); err != nil {
 			// Put the bucket back so that the caller can retry and the
 			// name stays consistent with the registry.
-			if rerr := s.update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.PutBucket(ctx, b) }); rerr != nil {
+			if rerr := s.update(ctx, func(tx meta.Tx) error { return tx.PutBucket(ctx, b) }); rerr != nil {
 				s.log.Error("bucket deleted but its name could not be released", "bucket", name, "err", err, "restore_err", rerr)
 			}
 			return fmt.Errorf("releasing bucket name %s: %w", name, err)
