@@ -108,7 +108,18 @@ func (s *Service) commitVersion(ctx context.Context, nv newVersion) (meta.Versio
 				return err
 			}
 		} else {
-			v.Stamp = s.clock.Now()
+			// Mint above the key's newest stored version, whatever the wall
+			// clock says now: a zone restarted with its clock behind must
+			// still write the version that sorts newest.
+			latest, err := tx.Version(ctx, nv.bucket, nv.key, "")
+			switch {
+			case err == nil:
+				v.Stamp = s.clock.NowAfter(latest.Stamp)
+			case errors.Is(err, meta.ErrNotFound):
+				v.Stamp = s.clock.Now()
+			default:
+				return err
+			}
 			v.VersionID = meta.NullVersionID
 			if b.Versioning == meta.Enabled {
 				v.VersionID = versionid.Format(v.Stamp)

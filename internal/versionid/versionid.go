@@ -75,6 +75,22 @@ func (c *Clock) Now() uint64 {
 	return c.millis<<(CounterBits+ZoneBits) | c.count<<ZoneBits | c.tag
 }
 
+// NowAfter returns a new stamp, greater than every stamp this clock handed
+// out or observed before and greater than stamp: the stamp of a version
+// this zone already stored, which a clock restarted behind the wall time
+// it had then must not mint below. Unlike Observe it trusts stamp, which
+// passed Observe's check (or was minted here) when it was stored.
+func (c *Clock) NowAfter(stamp uint64) uint64 {
+	ms := stamp >> (CounterBits + ZoneBits)
+	ct := (stamp >> ZoneBits) & counterMask
+	c.mu.Lock()
+	if ms > c.millis || (ms == c.millis && ct > c.count) {
+		c.millis, c.count = ms, ct
+	}
+	c.mu.Unlock()
+	return c.Now()
+}
+
 // MaxAhead is how far ahead of the wall clock an observed stamp may be.
 // Zones' clocks are kept in step (NTP); a stamp further ahead is a broken
 // clock or a forged version ID, and following it would drag this clock to

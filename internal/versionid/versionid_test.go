@@ -204,3 +204,21 @@ func TestObserveRefusesTheFarFuture(t *testing.T) {
 		t.Fatalf("stamps stopped increasing: %x then %x", a, b)
 	}
 }
+
+func TestNowAfterMintsAboveAStoredStamp(t *testing.T) {
+	wall := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ahead := New("ch-dk-2", func() time.Time { return wall.Add(3 * time.Hour) })
+	stored := ahead.Now()
+	behind := New("ch-dk-2", func() time.Time { return wall })
+	if behind.Now() >= stored {
+		t.Fatal("a clock three hours behind should mint below the stored stamp")
+	}
+	// More than MaxAhead ahead, which Observe would refuse: NowAfter
+	// trusts a stamp this zone stored.
+	if got := behind.NowAfter(stored); got <= stored {
+		t.Fatalf("NowAfter(%x) = %x, not greater", stored, got)
+	}
+	if a, b := behind.NowAfter(0), behind.Now(); !(a < b) {
+		t.Fatalf("stamps after NowAfter do not increase: %x then %x", a, b)
+	}
+}
