@@ -7,4 +7,6 @@
 // chain that breaks it.
 //
 // The rules are written in deptest_test.go, each with the reason it exists.
+// state_test.go keeps a second habit of the design: no exported
+// package-level variables outside sentinel errors.
 package deptest

@@ -30,7 +30,7 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 		o.APIAddr = "127.0.0.1:8080"
 	}
 	if len(o.Zones) == 0 {
-		o.Zones = DefaultZones
+		o.Zones = DefaultZones()
 	}
 	log := logger(o.Logger)
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {

@@ -14,8 +14,11 @@ type ZoneAddr struct {
 	Addr string
 }
 
-// DefaultZones are the zones of `sosd dev` when none are given.
-var DefaultZones = []ZoneAddr{{"ch-dk-2", "127.0.0.1:9001"}, {"at-vie-1", "127.0.0.1:9002"}}
+// DefaultZones returns the zones of `sosd dev` when none are given (a new
+// slice each call).
+func DefaultZones() []ZoneAddr {
+	return []ZoneAddr{{"ch-dk-2", "127.0.0.1:9001"}, {"at-vie-1", "127.0.0.1:9002"}}
+}
 
 // ParseZones parses repeated NAME=ADDR flags.
 func ParseZones(flags []string) ([]ZoneAddr, error) {
@@ -39,7 +42,7 @@ func ParseZones(flags []string) ([]ZoneAddr, error) {
 type DevOptions struct {
 	DataDir string     // default ".sos-dev"
 	APIAddr string     // default 127.0.0.1:8080; ":0" ports are fine
-	Zones   []ZoneAddr // default DefaultZones
+	Zones   []ZoneAddr // default DefaultZones()
 	// RootKey and RootSecret fix the root key; empty, the control plane
 	// makes one and keeps it in its data folder.
 	RootKey, RootSecret string

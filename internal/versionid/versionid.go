@@ -18,8 +18,13 @@ const (
 	millisMask  = 1<<MillisBits - 1
 )
 
-// Epoch is the zero of the stamps' millisecond field.
-var Epoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+// EpochUnixMilli is the zero of the stamps' millisecond field, 2024-01-01
+// 00:00 UTC, in Unix milliseconds. It is fixed: every stored version ID
+// depends on it.
+const EpochUnixMilli = 1704067200000
+
+// Epoch is the zero of the stamps' millisecond field as a time.
+func Epoch() time.Time { return time.UnixMilli(EpochUnixMilli).UTC() }
 
 // ZoneTag is the 10-bit tag of a zone name: crc32(name) & 0x3ff.
 func ZoneTag(zone string) uint64 {
@@ -50,7 +55,7 @@ func New(zone string, now func() time.Time) *Clock {
 func (c *Clock) Tag() uint64 { return c.tag }
 
 func (c *Clock) wallMillis() uint64 {
-	d := c.now().Sub(Epoch).Milliseconds()
+	d := c.now().UnixMilli() - EpochUnixMilli
 	if d < 0 {
 		return 0
 	}
@@ -150,7 +155,7 @@ func Parse(id string) (stamp uint64, ok bool) {
 
 // Time returns the wall time (millisecond precision) a stamp was made at.
 func Time(stamp uint64) time.Time {
-	return Epoch.Add(time.Duration(stamp>>(CounterBits+ZoneBits)) * time.Millisecond)
+	return Epoch().Add(time.Duration(stamp>>(CounterBits+ZoneBits)) * time.Millisecond)
 }
 
 // Zone returns the zone tag of a stamp.

@@ -52,7 +52,7 @@ func TestParseRejects(t *testing.T) {
 }
 
 func TestLayout(t *testing.T) {
-	wall := Epoch.Add(1234567 * time.Millisecond)
+	wall := Epoch().Add(1234567 * time.Millisecond)
 	c := New("ch-dk-2", func() time.Time { return wall })
 	s := c.Now()
 	if got := Time(s); !got.Equal(wall) {
@@ -77,7 +77,7 @@ func TestLayout(t *testing.T) {
 // still), stamps strictly increase and never go behind an observed stamp.
 func TestMonotonicUnderClockSteps(t *testing.T) {
 	f := func(steps []int16, observe []uint32, seed uint64) bool {
-		sc := &steppingClock{t: Epoch.Add(time.Hour)}
+		sc := &steppingClock{t: Epoch().Add(time.Hour)}
 		c := New("z", sc.now)
 		rng := rand.New(rand.NewPCG(seed, 1))
 		var last uint64
@@ -107,7 +107,7 @@ func TestMonotonicUnderClockSteps(t *testing.T) {
 }
 
 func TestCounterOverflowCarriesIntoMillis(t *testing.T) {
-	wall := Epoch.Add(time.Second)
+	wall := Epoch().Add(time.Second)
 	c := New("z", func() time.Time { return wall })
 	var last uint64
 	for i := 0; i < 3*(counterMask+1); i++ {
@@ -167,7 +167,7 @@ func TestConcurrentUnique(t *testing.T) {
 // Two zones with the same wall time never make the same stamp, and a zone
 // that observes the other's stamp orders its next write after it.
 func TestTwoZones(t *testing.T) {
-	wall := Epoch.Add(time.Minute)
+	wall := Epoch().Add(time.Minute)
 	a := New("ch-dk-2", func() time.Time { return wall })
 	b := New("at-vie-1", func() time.Time { return wall.Add(-time.Second) }) // b's clock lags
 	sa := a.Now()
@@ -220,5 +220,11 @@ func TestNowAfterMintsAboveAStoredStamp(t *testing.T) {
 	}
 	if a, b := behind.NowAfter(0), behind.Now(); !(a < b) {
 		t.Fatalf("stamps after NowAfter do not increase: %x then %x", a, b)
+	}
+}
+
+func TestEpoch(t *testing.T) {
+	if want := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC); !Epoch().Equal(want) {
+		t.Fatalf("Epoch() = %v, want %v", Epoch(), want)
 	}
 }
