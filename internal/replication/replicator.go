@@ -63,8 +63,8 @@ type Options struct {
 	Workers int
 	// Backoff bounds retry delays (default 500ms .. 5m).
 	Backoff Backoff
-	// Now is the clock (default time.Now).
-	Now    func() time.Time
+	// Time is the wall clock and the timers (default the real ones).
+	Time   Clock
 	Logger *slog.Logger
 	// Registerer receives the metrics (default: a private registry). Wrap
 	// it with a "zone" label when several Replicators share one.
@@ -149,8 +149,8 @@ func New(opts Options) (*Replicator, error) {
 		opts.Workers = 8
 	}
 	opts.Backoff = opts.Backoff.withDefaults()
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.Time == nil {
+		opts.Time = wallClock{}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -190,10 +190,10 @@ func New(opts Options) (*Replicator, error) {
 	r := &Replicator{
 		opts:        opts,
 		log:         opts.Logger.With("component", "replication", "zone", opts.Zone),
-		now:         opts.Now,
+		now:         opts.Time.Now,
 		met:         met,
 		peers:       newPeerClients(hc),
-		creds:       newCredCache(opts.Creds, opts.Now),
+		creds:       newCredCache(opts.Creds, opts.Time.Now),
 		seed:        maphash.MakeSeed(),
 		wake:        make(chan struct{}, 1),
 		rescan:      make(chan struct{}, 1),
@@ -385,7 +385,7 @@ func (r *Replicator) dispatch(ctx context.Context, work chan<- meta.OutboxEntry)
 					wait = max(d, time.Millisecond)
 				}
 			}
-			t := time.NewTimer(wait)
+			t := r.opts.Time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
@@ -407,7 +407,7 @@ func (r *Replicator) dispatch(ctx context.Context, work chan<- meta.OutboxEntry)
 					r.kick()
 				}
 				continue
-			case <-t.C:
+			case <-t.C():
 				full = true
 			}
 			t.Stop()
