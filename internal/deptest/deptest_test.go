@@ -69,6 +69,12 @@ var rules = []rule{
 			"github.com/cockroachdb/...", "sos/internal/meta/pebblemeta/...", "sos/internal/control",
 		},
 	},
+	importedOnlyBy{
+		why: "one S3 client package: requests to a zone are signed in s3client (SDK or raw) and " +
+			"verified in s3api; no other package signs S3 requests by hand",
+		pkgs:      []string{"sos/internal/auth/sigv4"},
+		importers: []string{"sos/internal/s3client", "sos/internal/s3api"},
+	},
 	noDeps{
 		// Replication reads its own zone's outbox and versions through
 		// meta and object (object.Service, its sentinel errors) and

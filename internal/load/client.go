@@ -1,16 +1,15 @@
 package load
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"time"
 
-	"sos/internal/auth/sigv4"
+	"sos/internal/s3client"
 )
 
 // NewTransport returns a Transport for concurrency workers against one
@@ -32,125 +31,69 @@ func NewTransport(concurrency int) *http.Transport {
 	}
 }
 
-// s3Error is the <Error> body of an S3 error response.
-type s3Error struct {
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
-}
-
-// statusError is a request that got an unexpected HTTP status.
-type statusError struct {
-	method, path string
-	status       int
-	code, msg    string
-}
-
-func (e *statusError) Error() string {
-	if e.code != "" {
-		return fmt.Sprintf("%s %s: %d %s: %s", e.method, e.path, e.status, e.code, e.msg)
+// statusError words an S3 error answer as sosload always has: the
+// request, the status and the code.
+func statusError(method, path string, err error) error {
+	var e *s3client.Error
+	if !errors.As(err, &e) {
+		return err
 	}
-	return fmt.Sprintf("%s %s: %d %s", e.method, e.path, e.status, http.StatusText(e.status))
-}
-
-func readStatusError(r *http.Request, resp *http.Response) error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
-	e := &statusError{method: r.Method, path: r.URL.Path, status: resp.StatusCode}
-	var x s3Error
-	if xml.Unmarshal(body, &x) == nil {
-		e.code, e.msg = x.Code, x.Message
+	if e.Code != "" {
+		return fmt.Errorf("%s %s: %d %s: %s", method, path, e.StatusCode, e.Code, e.Message)
 	}
-	return e
+	return fmt.Errorf("%s %s: %d %s", method, path, e.StatusCode, http.StatusText(e.StatusCode))
 }
 
 // client sends signed requests to one bucket.
 type client struct {
-	hc       *http.Client
-	creds    sigv4.Credentials
-	region   string
-	base     string // endpoint + "/" + bucket
+	raw      *s3client.Raw
+	bucket   string
 	body     []byte
 	bodyHash string // payload hash sent with every PUT of body
 }
 
-func (c *client) newRequest(ctx context.Context, method, url string, body []byte, payloadHash string) (*http.Request, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	r, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil && len(body) == 0 {
-		// An empty PUT still says Content-Length: 0.
-		r.Body, r.GetBody, r.ContentLength = http.NoBody, nil, 0
-	}
-	if err := sigv4.Sign(r, c.creds, sigv4.SignOptions{Region: c.region, PayloadHash: payloadHash}); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
 // ensureBucket creates the bucket, or finds it already ours.
 func (c *client) ensureBucket(ctx context.Context) error {
-	r, err := c.newRequest(ctx, http.MethodPut, c.base, []byte{}, sigv4.EmptySHA256)
-	if err != nil {
-		return err
+	resp, err := c.raw.Do(ctx, s3client.RawRequest{Op: "create-bucket", Method: http.MethodPut, Bucket: c.bucket,
+		Body: []byte{}})
+	if s3client.Code(err) == "BucketAlreadyOwnedByYou" {
+		return nil
 	}
-	resp, err := c.hc.Do(r)
 	if err != nil {
-		return fmt.Errorf("creating bucket: %w", err)
+		return fmt.Errorf("creating bucket: %w", statusError(http.MethodPut, "/"+c.bucket, err))
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
-	}
-	err = readStatusError(r, resp)
-	if se, ok := err.(*statusError); ok && se.code == "BucketAlreadyOwnedByYou" {
-		return nil
-	}
-	return fmt.Errorf("creating bucket: %w", err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return nil
 }
 
 // put writes c.body at key and returns the bytes sent.
 func (c *client) put(ctx context.Context, key string) (int64, error) {
-	r, err := c.newRequest(ctx, http.MethodPut, c.base+"/"+key, c.body, c.bodyHash)
+	resp, err := c.raw.Do(ctx, s3client.RawRequest{Op: "put-object", Method: http.MethodPut, Bucket: c.bucket, Key: key,
+		Body: c.body, PayloadHash: c.bodyHash})
 	if err != nil {
-		return 0, err
-	}
-	resp, err := c.hc.Do(r)
-	if err != nil {
-		return 0, err
+		return 0, statusError(http.MethodPut, c.path(key), err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, readStatusError(r, resp)
-	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return int64(len(c.body)), nil
 }
 
 // get reads key and checks that it has want bytes.
 func (c *client) get(ctx context.Context, key string, want int64) (int64, error) {
-	r, err := c.newRequest(ctx, http.MethodGet, c.base+"/"+key, nil, sigv4.EmptySHA256)
+	resp, err := c.raw.Do(ctx, s3client.RawRequest{Op: "get-object", Method: http.MethodGet, Bucket: c.bucket, Key: key})
 	if err != nil {
-		return 0, err
-	}
-	resp, err := c.hc.Do(r)
-	if err != nil {
-		return 0, err
+		return 0, statusError(http.MethodGet, c.path(key), err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, readStatusError(r, resp)
-	}
 	n, err := io.Copy(io.Discard, resp.Body)
 	if err != nil {
-		return n, fmt.Errorf("GET %s: reading body: %w", r.URL.Path, err)
+		return n, fmt.Errorf("GET %s: reading body: %w", c.path(key), err)
 	}
 	if n != want {
-		return n, fmt.Errorf("GET %s: got %d bytes, want %d", r.URL.Path, n, want)
+		return n, fmt.Errorf("GET %s: got %d bytes, want %d", c.path(key), n, want)
 	}
 	return n, nil
 }
+
+func (c *client) path(key string) string { return "/" + c.bucket + "/" + key }

@@ -4,11 +4,11 @@
 // second, latency percentiles and errors.
 //
 // It is built to measure the server, not itself: it sends requests with
-// plain net/http over a Transport that keeps one idle connection per worker,
-// reuses one pre-generated body (and its SHA-256, computed once) for every
-// PUT, and signs with sigv4.Sign. cmd/sosload is its command line; the
-// benchmarks in this package run the PUT/GET × 4 KiB/1 MiB × c=1/32 matrix
-// against an in-process `sosd dev`:
+// s3client.Raw (plain net/http, signed with internal/auth/sigv4) over a
+// Transport that keeps one idle connection per worker, and reuses one
+// pre-generated body (and its SHA-256, computed once) for every PUT.
+// cmd/sosload is its command line; the benchmarks in this package run the
+// PUT/GET × 4 KiB/1 MiB × c=1/32 matrix against an in-process `sosd dev`:
 //
 //	go test ./internal/load -run '^$' -bench Matrix -benchtime 2s
 //

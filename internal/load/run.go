@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"sos/internal/auth/sigv4"
+	"sos/internal/s3client"
 )
 
 // Run creates the bucket when needed, writes the objects a GET run reads,
@@ -63,13 +63,12 @@ func Prepare(ctx context.Context, o Options) (*Runner, error) {
 		return nil, err
 	}
 	r.c = &client{
-		hc:     hc,
-		creds:  sigv4.Credentials{AccessKey: o.AccessKey, Secret: o.Secret},
-		region: o.Region,
-		base:   o.Endpoint + "/" + o.Bucket,
+		raw: s3client.NewRaw(s3client.Config{Endpoint: o.Endpoint, Region: o.Region,
+			AccessKey: o.AccessKey, Secret: o.Secret, HTTPClient: hc}),
+		bucket: o.Bucket,
 		body:   body,
 	}
-	r.c.bodyHash = sigv4.UnsignedPayload
+	r.c.bodyHash = s3client.UnsignedPayload
 	if o.Payload == PayloadSHA256 {
 		sum := sha256.Sum256(body)
 		r.c.bodyHash = hex.EncodeToString(sum[:])

@@ -68,13 +68,3 @@ func TestClassify(t *testing.T) {
 }
 
 func startsWith(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
-
-func TestEncodeTags(t *testing.T) {
-	got := EncodeTags(map[string]string{"b": "x y", "a": "1&2", "c": ""})
-	if want := "a=1%262&b=x+y&c="; got != want {
-		t.Fatalf("EncodeTags = %q, want %q", got, want)
-	}
-	if EncodeTags(nil) != "" {
-		t.Fatal("no tags should encode to nothing")
-	}
-}

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"sos/internal/meta"
-	"sos/internal/replication"
+	"sos/internal/s3client"
 	"sos/internal/server/repltest"
 )
 
@@ -485,7 +485,7 @@ func TestLargeObjectMultipart(t *testing.T) {
 	if aws.ToString(g.ETag) != aws.ToString(p.ETag) || aws.ToString(g.VersionId) != aws.ToString(p.VersionId) {
 		t.Fatalf("replica identity: ETag %s/%s version %s/%s", aws.ToString(g.ETag), aws.ToString(p.ETag), aws.ToString(g.VersionId), aws.ToString(p.VersionId))
 	}
-	_ = replication.HeaderReplicaETag
+	_ = s3client.HeaderReplicaETag
 }
 
 // metricSum adds up every series of a counter or gauge of z.

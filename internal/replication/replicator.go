@@ -192,7 +192,7 @@ func New(opts Options) (*Replicator, error) {
 		log:         opts.Logger.With("component", "replication", "zone", opts.Zone),
 		now:         opts.Time.Now,
 		met:         met,
-		peers:       newPeerClients(hc),
+		peers:       newPeerClients(hc, opts.RequestTimeout),
 		creds:       newCredCache(opts.Creds, opts.Time.Now),
 		seed:        maphash.MakeSeed(),
 		wake:        make(chan struct{}, 1),

@@ -239,9 +239,10 @@ func (r *Replicator) replicate(ctx context.Context, e *meta.OutboxEntry) (int64,
 		return 0, permanent(ReasonAccessDenied, "role %s does not allow get-object on %s/%s (%s)", e.Role, e.Bucket, e.Key, dec.Reason)
 	}
 	pc := r.peers.get(zone, endpoint)
-	call := r.callOptions(creds)
+	session := sessionOf(creds)
+	rep := replicaOf(e.DestBucket, &v)
 	if e.Op == meta.OpTags && !v.IsDeleteMarker {
-		err := pc.putTags(ctx, r.opts.RequestTimeout, call, e.DestBucket, &v)
+		err := pc.PutTags(ctx, session, rep)
 		if err == nil || !isMissingOnDest(err) {
 			return 0, err
 		}
@@ -249,7 +250,7 @@ func (r *Replicator) replicate(ctx context.Context, e *meta.OutboxEntry) (int64,
 		// its current tags.
 	}
 	if v.IsDeleteMarker {
-		return 0, pc.putDeleteMarker(ctx, r.opts.RequestTimeout, call, e.DestBucket, &v)
+		return 0, pc.PutDeleteMarker(ctx, session, rep)
 	}
 	ov, body, err := r.opts.Source.OpenVersion(ctx, e.Bucket, e.Key, e.VersionID)
 	if err != nil {
@@ -259,8 +260,9 @@ func (r *Replicator) replicate(ctx context.Context, e *meta.OutboxEntry) (int64,
 		return 0, err
 	}
 	defer body.Close()
+	rep = replicaOf(e.DestBucket, &ov)
 	if ov.Size > r.opts.MultipartThreshold {
-		return ov.Size, pc.putMultipart(ctx, r.opts.RequestTimeout, call, e.DestBucket, &ov, body, r.opts.PartSize)
+		return ov.Size, pc.PutMultipart(ctx, session, rep, body, r.opts.PartSize)
 	}
-	return ov.Size, pc.putObject(ctx, r.opts.RequestTimeout, call, e.DestBucket, &ov, body)
+	return ov.Size, pc.Put(ctx, session, rep, body)
 }

@@ -1,20 +1,14 @@
 package s3client
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
 
-	"sos/internal/auth/sigv4"
 	"sos/internal/replconfig"
 )
 
@@ -50,22 +44,18 @@ type FailureInfo struct {
 }
 
 // Replication is a zone's bucket replication calls: the configuration as
-// sos's XML and the sos-replication-* extensions, sent as requests signed
-// with internal/auth/sigv4. Failures are an *Error for an S3 error answer,
-// or the HTTP client's error (a *url.Error) when the zone was not reached.
+// sos's XML and the sos-replication-* extensions, sent as Raw requests.
+// Failures are an *Error for an S3 error answer, or the HTTP client's error
+// (a *url.Error) when the zone was not reached.
 type Replication struct {
-	cfg  Config
-	http *http.Client
+	region string
+	raw    *Raw
 }
 
 // NewReplication returns the replication calls of the zone cfg names.
 // cfg.MaxAttempts and cfg.SDKChecksums do not apply.
 func NewReplication(cfg Config) *Replication {
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	return &Replication{cfg: cfg, http: hc}
+	return &Replication{region: cfg.Region, raw: NewRaw(cfg)}
 }
 
 // GetConfig returns bucket's replication configuration. A bucket without
@@ -77,7 +67,7 @@ func (r *Replication) GetConfig(ctx context.Context, bucket string) (*replconfig
 	}
 	cfg, err := replconfig.ParseXML(data)
 	if err != nil {
-		return nil, fmt.Errorf("zone %s answered a replication configuration that cannot be read: %w", r.cfg.Region, err)
+		return nil, fmt.Errorf("zone %s answered a replication configuration that cannot be read: %w", r.region, err)
 	}
 	return cfg, nil
 }
@@ -105,7 +95,7 @@ func (r *Replication) Status(ctx context.Context, bucket string) (ReplicationSta
 	}
 	var s ReplicationStatus
 	if err := json.Unmarshal(data, &s); err != nil {
-		return ReplicationStatus{}, fmt.Errorf("zone %s answered a replication status that cannot be read: %w", r.cfg.Region, err)
+		return ReplicationStatus{}, fmt.Errorf("zone %s answered a replication status that cannot be read: %w", r.region, err)
 	}
 	if s.Bucket == "" {
 		s.Bucket = bucket
@@ -132,11 +122,11 @@ func (r *Replication) count(ctx context.Context, bucket, sub, field string) (int
 	}
 	var out map[string]int64
 	if err := json.Unmarshal(data, &out); err != nil {
-		return 0, fmt.Errorf("zone %s answered %s with something that cannot be read: %w", r.cfg.Region, sub, err)
+		return 0, fmt.Errorf("zone %s answered %s with something that cannot be read: %w", r.region, sub, err)
 	}
 	n, ok := out[field]
 	if !ok {
-		return 0, fmt.Errorf("zone %s answered %s without %q", r.cfg.Region, sub, field)
+		return 0, fmt.Errorf("zone %s answered %s without %q", r.region, sub, field)
 	}
 	return n, nil
 }
@@ -144,40 +134,21 @@ func (r *Replication) count(ctx context.Context, bucket, sub, field string) (int
 // do sends one signed request on bucket?query and returns the body of a
 // 2xx answer.
 func (r *Replication) do(ctx context.Context, op, method, bucket, query string, body []byte) ([]byte, error) {
-	if bucket == "" {
-		return nil, fmt.Errorf("s3client: %s needs a bucket name", op)
-	}
-	if r.cfg.Endpoint == "" {
-		return nil, fmt.Errorf("s3client: zone %s has no endpoint", r.cfg.Region)
-	}
-	u := strings.TrimSuffix(r.cfg.Endpoint, "/") + "/" + url.PathEscape(bucket) + "?" + query
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("s3client: %s: %w", op, err)
-	}
+	var h http.Header
 	if len(body) > 0 {
 		m := md5.Sum(body)
-		req.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(m[:]))
-		req.Header.Set("Content-Type", "application/xml")
+		h = http.Header{}
+		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(m[:]))
+		h.Set("Content-Type", "application/xml")
 	}
-	if r.cfg.AccessKey != "" {
-		sum := sha256.Sum256(body)
-		creds := sigv4.Credentials{AccessKey: r.cfg.AccessKey, Secret: r.cfg.Secret, SessionToken: r.cfg.SessionToken}
-		if err := sigv4.Sign(req, creds, sigv4.SignOptions{Region: r.cfg.Region, PayloadHash: hex.EncodeToString(sum[:])}); err != nil {
-			return nil, fmt.Errorf("s3client: signing %s: %w", op, err)
-		}
-	}
-	res, err := r.http.Do(req)
+	res, err := r.raw.Do(ctx, RawRequest{Op: op, Method: method, Bucket: bucket, Query: query, Body: body, Header: h})
 	if err != nil {
 		return nil, err
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
 	if err != nil {
-		return nil, fmt.Errorf("reading the answer of zone %s to %s: %w", r.cfg.Region, op, err)
-	}
-	if res.StatusCode/100 != 2 {
-		return nil, errorFromResponse(op, res, data)
+		return nil, fmt.Errorf("reading the answer of zone %s to %s: %w", r.region, op, err)
 	}
 	return data, nil
 }

@@ -2,21 +2,18 @@ package server
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
-	"sos/internal/meta"
 	"time"
 
-	"sos/internal/auth/sigv4"
 	"sos/internal/controlclient"
 	"sos/internal/iam"
+	"sos/internal/meta"
 	"sos/internal/object"
 	"sos/internal/replication"
+	"sos/internal/s3client"
 )
 
 // registry is the global bucket namespace as the object service needs it.
@@ -61,7 +58,6 @@ func (r registry) Unregister(ctx context.Context, name string) error {
 type destinations struct {
 	zone string
 	cc   *controlclient.Client
-	hc   http.Client
 }
 
 func (d *destinations) CheckDestination(ctx context.Context, bucket string) error {
@@ -72,32 +68,22 @@ func (d *destinations) CheckDestination(ctx context.Context, bucket string) erro
 	key, secret := d.cc.Authorizer().RootCredentials()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/"+url.PathEscape(bucket)+"?versioning", nil)
-	if err != nil {
-		return err
+	status, err := s3client.NewRaw(s3client.Config{Endpoint: endpoint, Region: zone, AccessKey: key, Secret: secret}).
+		BucketVersioning(ctx, bucket)
+	if e := s3client.ErrorOf(err); e != nil {
+		if e.StatusCode >= 500 {
+			return fmt.Errorf("%w: zone %s answered HTTP %d when checking destination bucket %s", object.ErrUnavailable, zone, e.StatusCode, bucket)
+		}
+		return fmt.Errorf("checking destination bucket %s in zone %s: HTTP %d", bucket, zone, e.StatusCode)
 	}
-	if err := sigv4.Sign(req, sigv4.Credentials{AccessKey: key, Secret: secret}, sigv4.SignOptions{Region: zone}); err != nil {
-		return err
-	}
-	resp, err := d.hc.Do(req)
-	if err != nil {
+	var ue *url.Error
+	if errors.As(err, &ue) {
 		return fmt.Errorf("%w: destination bucket %s in zone %s cannot be checked now: %v", object.ErrUnavailable, bucket, zone, err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode >= 500 {
-		return fmt.Errorf("%w: zone %s answered HTTP %d when checking destination bucket %s", object.ErrUnavailable, zone, resp.StatusCode, bucket)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("checking destination bucket %s in zone %s: HTTP %d", bucket, zone, resp.StatusCode)
-	}
-	var v struct {
-		Status string `xml:"Status"`
-	}
-	if err := xml.Unmarshal(body, &v); err != nil {
+	if err != nil {
 		return fmt.Errorf("checking destination bucket %s in zone %s: %w", bucket, zone, err)
 	}
-	if v.Status != "Enabled" {
+	if status != "Enabled" {
 		return fmt.Errorf("%w: destination bucket %s must have versioning Enabled", object.ErrInvalidRequest, bucket)
 	}
 	return nil
