@@ -98,6 +98,7 @@ type Replicator struct {
 	met     *metrics
 	peers   *peerClients
 	creds   *credCache
+	roles   roleChanges // policies of the last snapshot of roles
 	seed    maphash.Seed
 	wake    chan struct{} // new entries: scan from the cursor
 	rescan  chan struct{} // full pass from the start

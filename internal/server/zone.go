@@ -18,7 +18,6 @@ import (
 
 	"sos/internal/blob/fsblob"
 	"sos/internal/controlclient"
-	"sos/internal/iam"
 	"sos/internal/meta/pebblemeta"
 	"sos/internal/object"
 	"sos/internal/replication"
@@ -89,14 +88,13 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 	zreg := prometheus.WrapRegistererWith(prometheus.Labels{"zone": c.name}, reg)
 
 	var repl atomic.Pointer[replication.Replicator]
-	var lastPolicies sync.Map // role ID -> policy JSON, to notice role changes
 	cc := controlclient.New(controlclient.Options{
 		URL: c.controlURL, Token: c.token, Zone: c.name, Logger: log,
 		// Holds API key secrets, as the control plane's database does.
 		CacheFile: filepath.Join(c.dataDir, controlSnapshotFile),
 		OnSnapshot: func(st controlclient.State) {
 			if r := repl.Load(); r != nil {
-				for _, id := range changedRoles(&lastPolicies, st.IAM.Roles) {
+				for _, id := range r.ChangedRoles(st.IAM.Roles) {
 					// Not on the snapshot goroutine: it scans the outbox,
 					// and the next snapshot (a revoked key) must not wait.
 					z.background(func(ctx context.Context) { r.OnRoleChange(ctx, id) })
@@ -287,21 +285,4 @@ func registerControlMetrics(reg prometheus.Registerer, cc *controlclient.Client)
 		Name: "sos_iam_revision",
 		Help: "Revision of the IAM snapshot the zone serves with.",
 	}, func() float64 { return float64(cc.Revision()) }))
-}
-
-// changedRoles returns the IDs of roles whose policy differs from the last
-// snapshot (or that appeared), and remembers the new policies.
-func changedRoles(last *sync.Map, roles []iam.Role) []string {
-	var out []string
-	for _, r := range roles {
-		var doc []byte // a role without a policy denies everything
-		if r.Policy != nil {
-			doc, _ = r.Policy.MarshalJSON()
-		}
-		prev, ok := last.Swap(r.ID, string(doc))
-		if ok && prev.(string) != string(doc) {
-			out = append(out, r.ID)
-		}
-	}
-	return out
 }

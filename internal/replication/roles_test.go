@@ -1,8 +1,7 @@
-package server
+package replication
 
 import (
 	"slices"
-	"sync"
 	"testing"
 
 	"sos/internal/iam"
@@ -18,7 +17,7 @@ func TestChangedRoles(t *testing.T) {
 	}
 	allow := pol(`{"default-service-strategy":"allow","services":{}}`)
 	deny := pol(`{"default-service-strategy":"deny","services":{}}`)
-	var last sync.Map
+	var last roleChanges
 	steps := []struct {
 		roles []iam.Role
 		want  []string
@@ -29,7 +28,7 @@ func TestChangedRoles(t *testing.T) {
 		{[]iam.Role{{ID: "a", Policy: deny}, {ID: "b"}}, []string{"b"}},                     // policy removed
 	}
 	for i, s := range steps {
-		if got := changedRoles(&last, s.roles); !slices.Equal(got, s.want) {
+		if got := last.changed(s.roles); !slices.Equal(got, s.want) {
 			t.Fatalf("step %d: changed %v, want %v", i, got, s.want)
 		}
 	}
