@@ -223,24 +223,6 @@ func pad(s string, n int) string {
 	return s
 }
 
-// humanSize formats a byte count as exo does: "372 B", "1.2 KiB", "15 MiB".
-func humanSize(n int64) string {
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	v := float64(n)
-	u := -1
-	for v >= 1024 && u < len(units)-1 {
-		v /= 1024
-		u++
-	}
-	if v < 10 {
-		return fmt.Sprintf("%.1f %s", v, units[u])
-	}
-	return fmt.Sprintf("%.0f %s", v, units[u])
-}
-
 // humanTime formats a time as the seed: "2025-02-20 15:50:12 UTC".
 func humanTime(t time.Time) string {
 	if t.IsZero() {

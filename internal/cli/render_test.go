@@ -220,14 +220,6 @@ func TestStorageCreateLikeSeed(t *testing.T) {
 	}
 }
 
-func TestHumanSize(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 372: "372 B", 1023: "1023 B", 1024: "1.0 KiB", 1234: "1.2 KiB", 12345: "12 KiB", 5 << 20: "5.0 MiB", 1288490189: "1.2 GiB"} {
-		if got := humanSize(n); got != want {
-			t.Errorf("humanSize(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestHumanAge(t *testing.T) {
 	for s, want := range map[float64]string{0: "0s", 42.4: "42s", 192: "3m12s", 7500: "2h05m"} {
 		if got := humanAge(s); got != want {

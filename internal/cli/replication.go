@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sos/internal/bytesize"
 	"sos/internal/replconfig"
 	"sos/internal/repldiff"
 	"sos/internal/s3client"
@@ -33,7 +34,7 @@ func replStatusView(s s3client.ReplicationStatus) view {
 			{Key: "Destination", Value: r.Destination},
 			{Key: "Status", Value: r.Status},
 			{Key: "Pending", Value: fmt.Sprint(r.Pending)},
-			{Key: "Pending Bytes", Value: humanSize(r.PendingBytes)},
+			{Key: "Pending Bytes", Value: bytesize.Human(r.PendingBytes)},
 			{Key: "Oldest Pending", Value: oldest},
 			{Key: "Completed", Value: fmt.Sprint(r.Completed)},
 			{Key: "Failed", Value: fmt.Sprint(r.Failed)},

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/spf13/cobra"
 
+	"sos/internal/bytesize"
 	"sos/internal/s3client"
 )
 
@@ -163,7 +164,7 @@ func objectsView(entries []listEntry, o listOptions) list {
 			l.Rows = append(l.Rows, []string{"", "DIR", name})
 			continue
 		}
-		size := humanSize(e.Size)
+		size := bytesize.Human(e.Size)
 		if e.DeleteMarker {
 			size = "DEL"
 		}
@@ -193,7 +194,7 @@ func bucketsView(bs []bucketUsage) list {
 	for _, b := range bs {
 		size := "-"
 		if b.Size >= 0 {
-			size = humanSize(b.Size)
+			size = bytesize.Human(b.Size)
 		}
 		l.Rows = append(l.Rows, []string{humanTime(b.CreatedAt), b.ZoneName, size, "sos://" + b.Name})
 	}
@@ -401,7 +402,7 @@ func objectView(o objectInfo) record {
 		{Key: "Path", Value: o.Path},
 		{Key: "Bucket", Value: o.Bucket},
 		{Key: "Zone", Value: o.Zone},
-		{Key: "Size", Value: humanSize(o.Size)},
+		{Key: "Size", Value: bytesize.Human(o.Size)},
 		{Key: "Last Modified", Value: humanTime(o.LastModified)},
 		{Key: "ETag", Value: o.ETag},
 		{Key: "Version ID", Value: orNA(o.VersionID)},

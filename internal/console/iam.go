@@ -22,7 +22,7 @@ func (c *console) authorizeIAM(r *http.Request, s *session, op string) error {
 	if err != nil {
 		return errorPage(http.StatusForbidden, "Not allowed", "Your API key %s has no role any more.", s.Key)
 	}
-	d := role.Policy.Evaluate("iam", iam.Request{Operation: op, APIKey: s.Key, SourceIP: remoteIP(r), Now: c.now()})
+	d := role.Policy.Evaluate("iam", iam.Request{Operation: op, APIKey: s.Key, SourceIP: iam.SourceIP(r), Now: c.now()})
 	if !d.Allowed {
 		return errorPage(http.StatusForbidden, "Not allowed",
 			"Your API key %s (role %s) may not %s: %s.", s.Key, role.Name, op, d.Reason)

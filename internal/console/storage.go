@@ -46,7 +46,7 @@ func (c *console) listBuckets(r *http.Request, s *session) ([]bucketRow, string,
 	allowed := s.Root
 	if !s.Root {
 		if role, err := c.plane.Role(r.Context(), s.RoleID); err == nil {
-			allowed = role.Policy.Evaluate("sos", iam.Request{Operation: "list-sos-buckets-usage", APIKey: s.Key, SourceIP: remoteIP(r), Now: c.now()}).Allowed
+			allowed = role.Policy.Evaluate("sos", iam.Request{Operation: "list-sos-buckets-usage", APIKey: s.Key, SourceIP: iam.SourceIP(r), Now: c.now()}).Allowed
 		}
 	}
 	if allowed {

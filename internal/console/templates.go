@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"sos/internal/bytesize"
 )
 
 // pageNames are the templates under templates/, each rendered inside
@@ -23,7 +25,7 @@ func parsePages() map[string]*template.Template {
 		"objectsURL":  objectsURL,
 		"versionsURL": versionsURL,
 		"downloadURL": downloadURL,
-		"size":        humanSize,
+		"size":        bytesize.Human,
 		"when":        when,
 		"day":         day,
 		"age":         age,
@@ -44,24 +46,6 @@ func downloadURL(bucket, key, version string) string {
 		u += "&version=" + url.QueryEscape(version)
 	}
 	return u
-}
-
-// humanSize writes a byte count the way people read it.
-func humanSize(n int64) string {
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB"}
-	v := float64(n)
-	i := -1
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	if v < 10 {
-		return fmt.Sprintf("%.1f %s", v, units[i])
-	}
-	return fmt.Sprintf("%.0f %s", v, units[i])
 }
 
 func when(t time.Time) string {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -288,7 +287,7 @@ func (s *server) authorize(r *http.Request, who control.Principal, service, op s
 	d := role.Policy.Evaluate(service, iam.Request{
 		Operation: op,
 		APIKey:    who.Key,
-		SourceIP:  remoteIP(r),
+		SourceIP:  iam.SourceIP(r),
 		Now:       s.now(),
 	})
 	if !d.Allowed {
@@ -325,14 +324,6 @@ func (s *server) internal(h handlerFunc) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // decodeJSON decodes a JSON object body into v strictly (unknown fields

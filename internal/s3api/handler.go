@@ -324,7 +324,7 @@ func (h *Handler) authorize(req *request) error {
 		Bucket:    req.bucket,
 		Key:       req.key,
 		Zone:      h.zone,
-		SourceIP:  sourceIP(req.r),
+		SourceIP:  iam.SourceIP(req.r),
 		Now:       h.now(),
 	}
 	if op.prefixParam {
@@ -368,12 +368,4 @@ func (h *Handler) decide(req *request, ir iam.Request) error {
 		msg += " (" + d.Reason + ")"
 	}
 	return s3err.New(s3err.AccessDenied, msg+".")
-}
-
-func sourceIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

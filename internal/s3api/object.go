@@ -287,7 +287,7 @@ func (h *Handler) deleteObjects(req *request) error {
 	for _, e := range entries {
 		ir := iam.Request{
 			Operation: "delete-object", Bucket: req.bucket, Key: e.Key, VersionID: e.VersionID,
-			Zone: h.zone, SourceIP: sourceIP(req.r), Now: h.now(),
+			Zone: h.zone, SourceIP: iam.SourceIP(req.r), Now: h.now(),
 		}
 		err := h.decide(req, ir)
 		if err == nil {
