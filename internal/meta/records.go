@@ -58,6 +58,16 @@ type ReplTarget struct {
 	Reason     string // why it failed, in words a user can read
 }
 
+// TargetIndex returns the index in ts of the target towards dest, or -1.
+func TargetIndex(ts []ReplTarget, dest string) int {
+	for i, t := range ts {
+		if t.DestBucket == dest {
+			return i
+		}
+	}
+	return -1
+}
+
 // Version is one version of an object, or a delete marker.
 type Version struct {
 	Bucket    string

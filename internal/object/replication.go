@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"sos/internal/meta"
 	"sos/internal/replconfig"
@@ -75,7 +76,7 @@ func (s *Service) planReplication(b meta.Bucket, v *meta.Version, op string) ([]
 		entryOp := op
 		t := meta.ReplTarget{RuleID: m.RuleID, DestBucket: m.DestBucket, Status: meta.ReplPending}
 		if op == meta.OpTags {
-			i := targetIndex(targets, m.DestBucket)
+			i := meta.TargetIndex(targets, m.DestBucket)
 			if i < 0 {
 				// The destination never got this version: send all of it
 				// (its tags included).
@@ -90,20 +91,7 @@ func (s *Service) planReplication(b meta.Bucket, v *meta.Version, op string) ([]
 		} else {
 			targets = append(targets, t)
 		}
-		entries = append(entries, meta.OutboxEntry{
-			ID:         versionid.Format(s.clock.Now()),
-			Bucket:     v.Bucket,
-			Key:        v.Key,
-			VersionID:  v.VersionID,
-			Op:         entryOp,
-			RuleID:     m.RuleID,
-			DestBucket: m.DestBucket,
-			Role:       cfg.Role,
-			Size:       v.Size,
-			CreatedAt:  now,
-			State:      meta.OutboxPending,
-			NextTry:    now,
-		})
+		entries = append(entries, NewOutboxEntry(versionid.Format(s.clock.Now()), *v, entryOp, m, cfg.Role, now))
 	}
 	if len(entries) == 0 {
 		return nil, nil
@@ -113,13 +101,24 @@ func (s *Service) planReplication(b meta.Bucket, v *meta.Version, op string) ([]
 	return entries, nil
 }
 
-func targetIndex(ts []meta.ReplTarget, dest string) int {
-	for i, t := range ts {
-		if t.DestBucket == dest {
-			return i
-		}
+// NewOutboxEntry is the outbox entry, due now, that sends version v (op:
+// meta.OpPut, meta.OpDeleteMarker or meta.OpTags) to the destination of
+// rule m under role: the one constructor for local writes and backfill.
+func NewOutboxEntry(id string, v meta.Version, op string, m replconfig.Match, role string, now time.Time) meta.OutboxEntry {
+	return meta.OutboxEntry{
+		ID:         id,
+		Bucket:     v.Bucket,
+		Key:        v.Key,
+		VersionID:  v.VersionID,
+		Op:         op,
+		RuleID:     m.RuleID,
+		DestBucket: m.DestBucket,
+		Role:       role,
+		Size:       v.Size,
+		CreatedAt:  now,
+		State:      meta.OutboxPending,
+		NextTry:    now,
 	}
-	return -1
 }
 
 // aggregateStatus is S3's status of a version over its destinations: any
@@ -167,7 +166,7 @@ func (s *Service) SetReplicationTarget(ctx context.Context, bucket, key, version
 			return fmt.Errorf("%w: %s/%s version %s is a replica", ErrInvalidRequest, bucket, key, versionID)
 		}
 		targets := append([]meta.ReplTarget(nil), v.ReplTargets...)
-		if i := targetIndex(targets, t.DestBucket); i >= 0 {
+		if i := meta.TargetIndex(targets, t.DestBucket); i >= 0 {
 			if t.RuleID == "" {
 				t.RuleID = targets[i].RuleID
 			}

@@ -327,7 +327,7 @@ func (r *Replicator) Resync(ctx context.Context, bucket string) (int, error) {
 			if v.IsDeleteMarker && !m.DeleteMarkers {
 				continue
 			}
-			if i := targetIndex(v.ReplTargets, m.DestBucket); i >= 0 && v.ReplTargets[i].Status == meta.ReplCompleted {
+			if i := meta.TargetIndex(v.ReplTargets, m.DestBucket); i >= 0 && v.ReplTargets[i].Status == meta.ReplCompleted {
 				continue
 			}
 			if _, ok := queued[hash(v.Key, v.VersionID, m.DestBucket)]; ok {
@@ -337,17 +337,11 @@ func (r *Replicator) Resync(ctx context.Context, bucket string) (int, error) {
 			if v.IsDeleteMarker {
 				op = meta.OpDeleteMarker
 			}
-			now := r.now().UTC()
-			e := meta.OutboxEntry{
-				// A stamp is unique only among its clock's, and clock is
-				// a fresh one when Options.Clock is unset: the "r" suffix
-				// keeps backfill IDs apart from the object service's then
-				// (it sorts right after the same stamp without it).
-				ID:     versionid.Format(clock.Now()) + "r",
-				Bucket: bucket, Key: v.Key, VersionID: v.VersionID, Op: op,
-				RuleID: m.RuleID, DestBucket: m.DestBucket, Role: cfg.Role, Size: v.Size,
-				CreatedAt: now, State: meta.OutboxPending,
-			}
+			// A stamp is unique only among its clock's, and clock is a
+			// fresh one when Options.Clock is unset: the "r" suffix keeps
+			// backfill IDs apart from the object service's then (it sorts
+			// right after the same stamp without it).
+			e := object.NewOutboxEntry(versionid.Format(clock.Now())+"r", v, op, m, cfg.Role, r.now().UTC())
 			if err := r.opts.Meta.Update(ctx, func(tx meta.Tx) error { return tx.PutOutbox(ctx, e) }); err != nil {
 				return err
 			}
@@ -363,15 +357,6 @@ func (r *Replicator) Resync(ctx context.Context, bucket string) (int, error) {
 		r.kick()
 	}
 	return n, err
-}
-
-func targetIndex(ts []meta.ReplTarget, dst string) int {
-	for i, t := range ts {
-		if t.DestBucket == dst {
-			return i
-		}
-	}
-	return -1
 }
 
 // roleGeneration counts the changes of a role seen by OnRoleChange: an
