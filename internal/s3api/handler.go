@@ -207,6 +207,9 @@ func (h *Handler) serve(req *request) error {
 	if op.notImplemented {
 		return s3err.New(s3err.NotImplemented, "sos does not implement "+op.name+".")
 	}
+	if err := refuseUnimplementedHeaders(r.Header); err != nil {
+		return err
+	}
 	if h.elsewhere(req) {
 		// Before authorization, so that a key allowed only some
 		// operations still learns where the bucket is (as S3 tells the
