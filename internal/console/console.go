@@ -32,6 +32,9 @@ var staticFS embed.FS
 type Plane interface {
 	// LookupKey returns the secret of the root key or of an API key.
 	LookupKey(key string) (secret string, who control.Principal, ok bool)
+	// Authorize is the one authorization decision of API v2 and the
+	// console; a refusal MUST be *control.DeniedError.
+	Authorize(ctx context.Context, who control.Principal, a control.Access) error
 	Zones() []control.Zone
 	Zone(name string) (control.Zone, bool)
 

@@ -5,7 +5,7 @@
 // browser with upload, download, delete and versions).
 //
 // IAM goes through the control plane in-process (the Plane interface),
-// authorized as API v2 would authorize the signed-in key. Every bucket and
+// authorized by the plane's Authorize, the same decision API v2 makes. Every bucket and
 // object operation goes to the bucket's zone over S3, signed with the
 // signed-in key, so that IAM policies apply to console users exactly as to
 // any other client.

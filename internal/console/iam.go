@@ -12,22 +12,25 @@ import (
 	"sos/internal/iam"
 )
 
-// authorizeIAM decides an IAM operation as API v2 does: the root key may do
-// anything; an API key's role must allow op on service "iam".
+// authorizeIAM decides an IAM operation as API v2 does (control's
+// Authorize, the one rule of both) and words a refusal for the console.
 func (c *console) authorizeIAM(r *http.Request, s *session, op string) error {
-	if s.Root {
-		return nil
-	}
-	role, err := c.plane.Role(r.Context(), s.RoleID)
-	if err != nil {
+	return c.authorize(r, s, iam.ServiceIAM, op)
+}
+
+func (c *console) authorize(r *http.Request, s *session, service, op string) error {
+	err := c.plane.Authorize(r.Context(), s.principal(), control.Access{
+		Service: service, Operation: op, SourceIP: iam.SourceIP(r), Now: c.now(),
+	})
+	var de *control.DeniedError
+	switch {
+	case errors.As(err, &de) && de.NoRole:
 		return errorPage(http.StatusForbidden, "Not allowed", "Your API key %s has no role any more.", s.Key)
-	}
-	d := role.Policy.Evaluate("iam", iam.Request{Operation: op, APIKey: s.Key, SourceIP: iam.SourceIP(r), Now: c.now()})
-	if !d.Allowed {
+	case errors.As(err, &de):
 		return errorPage(http.StatusForbidden, "Not allowed",
-			"Your API key %s (role %s) may not %s: %s.", s.Key, role.Name, op, d.Reason)
+			"Your API key %s (role %s) may not %s: %s.", s.Key, de.Role, de.Operation, de.Reason)
 	}
-	return nil
+	return err
 }
 
 type roleRow struct {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"sos/internal/control"
 )
 
 const cookieName = "sos_console"
@@ -27,6 +29,11 @@ type session struct {
 
 	lastSeen time.Time
 	flash    *flash
+}
+
+// principal is who the session acts as, for control's Authorize.
+func (s *session) principal() control.Principal {
+	return control.Principal{Key: s.Key, Root: s.Root, RoleID: s.RoleID}
 }
 
 // flash is a one-time message shown on the next page. Field names what it

@@ -43,13 +43,7 @@ type bucketsPage struct {
 // usage listing when the user may read it (as API v2's
 // list-sos-buckets-usage), else from each zone's ListBuckets.
 func (c *console) listBuckets(r *http.Request, s *session) ([]bucketRow, string, error) {
-	allowed := s.Root
-	if !s.Root {
-		if role, err := c.plane.Role(r.Context(), s.RoleID); err == nil {
-			allowed = role.Policy.Evaluate("sos", iam.Request{Operation: "list-sos-buckets-usage", APIKey: s.Key, SourceIP: iam.SourceIP(r), Now: c.now()}).Allowed
-		}
-	}
-	if allowed {
+	if c.authorize(r, s, iam.ServiceSOS, "list-sos-buckets-usage") == nil {
 		usage, err := c.plane.Usage(r.Context())
 		if err != nil {
 			return nil, "", err

@@ -14,6 +14,10 @@
 // zone API (/internal/v1/) over a *Plane, and internal/controlclient is what a
 // zone runs to talk to it.
 //
+// (*Plane).Authorize is the one authorization decision of API v2 and the web
+// console (both call it; neither evaluates a policy itself): the root key may
+// do anything, an API key what its role's policy allows.
+//
 // # Zone credentials
 //
 // A zone authenticates to the control plane's internal API with a bearer

@@ -232,12 +232,12 @@ func (s *server) v2(iamOp string, h handlerFunc) http.Handler {
 }
 
 func (s *server) v2Func(iamOp func(*http.Request) string, h handlerFunc) http.Handler {
-	return s.v2Service("iam", iamOp, h)
+	return s.v2Service(iam.ServiceIAM, iamOp, h)
 }
 
 // v2sos is v2 for an operation of service "sos".
 func (s *server) v2sos(op string, h handlerFunc) http.Handler {
-	return s.v2Service("sos", func(*http.Request) string { return op }, h)
+	return s.v2Service(iam.ServiceSOS, func(*http.Request) string { return op }, h)
 }
 
 func (s *server) v2Service(service string, opOf func(*http.Request) string, h handlerFunc) http.Handler {
@@ -277,23 +277,17 @@ func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (*reqConte
 }
 
 func (s *server) authorize(r *http.Request, who control.Principal, service, op string) error {
-	if op == "" || who.Root {
+	if op == "" {
 		return nil
 	}
-	role, err := s.plane.Role(r.Context(), who.RoleID)
-	if err != nil {
-		return &AuthError{Message: fmt.Sprintf("API key %s has no role any more", who.Key)}
-	}
-	d := role.Policy.Evaluate(service, iam.Request{
-		Operation: op,
-		APIKey:    who.Key,
-		SourceIP:  iam.SourceIP(r),
-		Now:       s.now(),
+	err := s.plane.Authorize(r.Context(), who, control.Access{
+		Service: service, Operation: op, SourceIP: iam.SourceIP(r), Now: s.now(),
 	})
-	if !d.Allowed {
-		return &AuthError{Message: fmt.Sprintf("API key %s (role %s) may not %s: %s", who.Key, role.Name, op, d.Reason)}
+	var de *control.DeniedError
+	if errors.As(err, &de) {
+		return &AuthError{Message: de.Error()}
 	}
-	return nil
+	return err
 }
 
 // internalMaxBody bounds bodies of the internal zone API: room for usage

@@ -36,6 +36,10 @@ const (
 // ServiceSOS is the one service a zone evaluates.
 const ServiceSOS = "sos"
 
+// ServiceIAM is the service of IAM operations (roles and API keys), which the
+// control plane evaluates for API v2 and the console.
+const ServiceIAM = "iam"
+
 // Services lists the service class names a policy may name. They are
 // Exoscale's (so that a policy written for Exoscale loads unchanged); sos only
 // ever evaluates "sos", the others simply are not consulted.
