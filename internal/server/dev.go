@@ -33,7 +33,7 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 		o.Zones = DefaultZones()
 	}
 	log := logger(o.Logger)
-	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, err
 	}
 	// Listen first, so that the endpoints the control plane announces are

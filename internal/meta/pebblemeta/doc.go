@@ -15,5 +15,6 @@
 // committed batch becomes visible to reads at once (each read or scan
 // iterates at one sequence number). After a failed WAL write or sync Pebble
 // fails every later commit too. Only one Store may have a directory open
-// (Pebble locks it), so the Store is the only handle on its data.
+// (Pebble locks it), so the Store is the only handle on its data. The
+// directory is 0700 and every file Pebble creates in it 0600.
 package pebblemeta
