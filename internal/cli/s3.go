@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
 
+	"sos/internal/bucketname"
 	"sos/internal/s3client"
 )
 
@@ -177,17 +178,14 @@ func (a *app) defaultZone(ctx context.Context) (zoneInfo, error) {
 	return zoneInfo{}, usagef("which zone? use --zone (%s)", strings.Join(names, ", "))
 }
 
+// checkBucketName refuses, before any request, a name that breaks S3's
+// bucket naming rules (bucketname.Check): no zone holds such a bucket.
 func checkBucketName(name string) error {
 	if name == "" {
 		return usagef("a bucket name is required")
 	}
-	if len(name) < 3 || len(name) > 63 {
-		return usagef("bucket name %q must be 3 to 63 characters long", name)
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
-			return usagef("bucket name %q may hold only lowercase letters, digits, '-' and '.'", name)
-		}
+	if err := bucketname.Check(name); err != nil {
+		return usageError{err}
 	}
 	return nil
 }

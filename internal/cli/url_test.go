@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -26,17 +27,30 @@ func TestParseSOSURL(t *testing.T) {
 		{in: "sos:///key", bad: true},
 		{in: "sos://Upper", bad: true},
 		{in: "sos://ab", bad: true},
+		// S3's other rules (bucketname.Check), which the CLI once let through.
+		{in: "sos://-ab/k", bad: true},
+		{in: "sos://a.-b/k", bad: true},
+		{in: "sos://192.168.5.4/k", bad: true},
+		{in: "sos://xn--abc", bad: true},
 	} {
 		got, err := parseSOSURL(tc.in, tc.bare)
 		if tc.bad {
-			if err == nil {
-				t.Errorf("parseSOSURL(%q) = %+v, want an error", tc.in, got)
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Errorf("parseSOSURL(%q) = %+v, %v, want a usage error", tc.in, got, err)
 			}
 			continue
 		}
 		if err != nil || got != tc.want {
 			t.Errorf("parseSOSURL(%q) = %+v, %v, want %+v", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+func TestBucketNameReason(t *testing.T) {
+	_, err := parseSOSURL("sos://a.-b/k", false)
+	if want := `bucket name "a.-b" must not hold a period next to a hyphen`; err == nil || err.Error() != want {
+		t.Errorf("parseSOSURL(sos://a.-b/k) = %v, want %s", err, want)
 	}
 }
 

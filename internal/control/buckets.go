@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 	"time"
+
+	"sos/internal/bucketname"
 )
 
 // Bucket is an entry of the global bucket namespace.
@@ -31,42 +33,14 @@ type UsageRow struct {
 	ReportedAt time.Time
 }
 
-// ValidBucketName checks S3's bucket naming rules: 3 to 63 characters,
-// lowercase letters, digits, dots and hyphens, starting and ending with a
-// letter or digit, no "..", not an IP address.
+// ValidBucketName applies S3's bucket naming rules (bucketname.Check) and
+// says why a name breaks them in an ErrInvalid error.
 func ValidBucketName(name string) error {
-	if len(name) < 3 || len(name) > 63 {
-		return errorf(ErrInvalid, "bucket name %q must be 3 to 63 characters long", name)
-	}
-	dots, digitsOnly := 0, true
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z':
-			digitsOnly = false
-		case c >= '0' && c <= '9':
-		case c == '.':
-			dots++
-			if i > 0 && name[i-1] == '.' {
-				return errorf(ErrInvalid, "bucket name %q must not contain \"..\"", name)
-			}
-		case c == '-':
-			digitsOnly = false
-		default:
-			return errorf(ErrInvalid, "bucket name %q may only hold lowercase letters, digits, dots and hyphens", name)
-		}
-	}
-	first, last := name[0], name[len(name)-1]
-	if !isAlnum(first) || !isAlnum(last) {
-		return errorf(ErrInvalid, "bucket name %q must start and end with a letter or digit", name)
-	}
-	if dots == 3 && digitsOnly {
-		return errorf(ErrInvalid, "bucket name %q must not look like an IP address", name)
+	if err := bucketname.Check(name); err != nil {
+		return errorf(ErrInvalid, "%s", err)
 	}
 	return nil
 }
-
-func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
 // RegisterBucket claims name for zone in the global namespace. It fails with
 // *BucketAlreadyOwnedByYouError when zone has it already and with

@@ -200,7 +200,7 @@ func TestBucketRegistry(t *testing.T) {
 	if !errors.As(err, &exists) || exists.Zone != "ch-dk-2" || !errors.Is(err, control.ErrConflict) {
 		t.Errorf("other zone: %v", err)
 	}
-	for _, bad := range []string{"ab", "UPPER", "a..b", "-ab", "192.168.1.1", "under_score"} {
+	for _, bad := range []string{"ab", "UPPER", "a..b", "-ab", "192.168.1.1", "under_score", "a.-b", "xn--abc", "abc-s3alias"} {
 		if _, err := p.RegisterBucket(ctx, bad, "ch-dk-2"); !errors.Is(err, control.ErrInvalid) {
 			t.Errorf("name %q: %v", bad, err)
 		}

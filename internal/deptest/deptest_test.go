@@ -55,6 +55,7 @@ var rules = []rule{
 	leaf{why: "s3err is a leaf: S3 error codes and their XML", root: "sos/internal/s3err"},
 	leaf{why: "auth/sigv4 is a leaf: pure signing and verifying functions", root: "sos/internal/auth/sigv4"},
 	leaf{why: "auth/exo2 is a leaf: pure signing and verifying functions", root: "sos/internal/auth/exo2"},
+	leaf{why: "bucketname is a leaf: the one bucket naming rule, shared by servers and the CLI", root: "sos/internal/bucketname"},
 	importedOnlyBy{
 		why: "the composition root chooses the implementations of meta.Store and blob.Store; " +
 			"everyone else holds the interfaces (a new implementation joins this list)",

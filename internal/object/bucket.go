@@ -4,44 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
-	"strings"
 
+	"sos/internal/bucketname"
 	"sos/internal/meta"
 	"sos/internal/replconfig"
 )
 
-// CheckBucketName applies S3's rules for general purpose bucket names.
-func CheckBucketName(name string) error {
-	bad := func(why string) error { return fmt.Errorf("%w: %q %s", ErrInvalidBucketName, name, why) }
-	if len(name) < 3 || len(name) > 63 {
-		return bad("must be 3 to 63 characters long")
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
-			return bad("may hold only lowercase letters, digits, dots and hyphens")
-		}
-	}
-	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
-	if !alnum(name[0]) || !alnum(name[len(name)-1]) {
-		return bad("must begin and end with a letter or digit")
-	}
-	if strings.Contains(name, "..") || strings.Contains(name, ".-") || strings.Contains(name, "-.") {
-		return bad("must not hold two adjacent periods or a period next to a hyphen")
-	}
-	if _, err := netip.ParseAddr(name); err == nil {
-		return bad("must not be formatted as an IP address")
-	}
-	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
-		if strings.HasPrefix(name, p) {
-			return bad("must not begin with " + p)
-		}
-	}
-	for _, sfx := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
-		if strings.HasSuffix(name, sfx) {
-			return bad("must not end with " + sfx)
-		}
+// checkBucketName applies S3's rules for general purpose bucket names
+// (bucketname.Check) to the name of a new bucket.
+func checkBucketName(name string) error {
+	var e *bucketname.Error
+	if err := bucketname.Check(name); errors.As(err, &e) {
+		return fmt.Errorf("%w: %q %s", ErrInvalidBucketName, e.Name, e.Reason)
+	} else if err != nil {
+		return err
 	}
 	return nil
 }
@@ -49,7 +25,7 @@ func CheckBucketName(name string) error {
 // CreateBucket registers name in the global namespace (when a Registry is
 // set) and then creates the bucket in this zone.
 func (s *Service) CreateBucket(ctx context.Context, name string) error {
-	if err := CheckBucketName(name); err != nil {
+	if err := checkBucketName(name); err != nil {
 		return err
 	}
 	unlock := s.lockBucket(name)

@@ -30,13 +30,17 @@ func TestBucketNames(t *testing.T) {
 		{"a..b", false}, {"a.-b", false}, {"192.168.1.1", false}, {"xn--abc", false}, {"abc-s3alias", false},
 		{"../etc", false}, {"a\x00b", false},
 	} {
-		err := CheckBucketName(c.name)
+		err := checkBucketName(c.name)
 		if (err == nil) != c.ok {
-			t.Errorf("CheckBucketName(%q) = %v, want ok=%v", c.name, err, c.ok)
+			t.Errorf("checkBucketName(%q) = %v, want ok=%v", c.name, err, c.ok)
 		}
 		if err != nil && !errors.Is(err, ErrInvalidBucketName) {
-			t.Errorf("CheckBucketName(%q) = %v, not ErrInvalidBucketName", c.name, err)
+			t.Errorf("checkBucketName(%q) = %v, not ErrInvalidBucketName", c.name, err)
 		}
+	}
+	// The reason is bucketname's, in the object service's kind of error.
+	if err, want := checkBucketName("a.-b"), `invalid bucket name: "a.-b" must not hold a period next to a hyphen`; err == nil || err.Error() != want {
+		t.Errorf("checkBucketName(a.-b) = %v, want %s", err, want)
 	}
 }
 

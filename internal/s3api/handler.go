@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"sos/internal/meta"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"sos/internal/auth/sigv4"
+	"sos/internal/bucketname"
 	"sos/internal/iam"
 	"sos/internal/object"
 	"sos/internal/s3err"
@@ -271,31 +271,14 @@ func (h *Handler) target(req *request) error {
 	return nil
 }
 
-// checkBucketName applies S3's bucket naming rules.
+// checkBucketName applies S3's bucket naming rules (bucketname.Check) to
+// the bucket a request names: a name that breaks them can name no bucket
+// here, since every bucket was created under the same rules.
 func checkBucketName(name string) error {
-	bad := func(why string) error {
-		e := s3err.New(s3err.InvalidBucketName, "The specified bucket is not valid: "+why+".")
+	if err := bucketname.Check(name); err != nil {
+		e := s3err.New(s3err.InvalidBucketName, "The specified bucket is not valid: "+err.Error()+".")
 		e.BucketName = name
 		return e
-	}
-	if len(name) < 3 || len(name) > 63 {
-		return bad("bucket names are 3 to 63 characters long")
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
-			return bad("bucket names hold only lower-case letters, digits, dots and hyphens")
-		}
-	}
-	first, last := name[0], name[len(name)-1]
-	if first == '.' || first == '-' || last == '.' || last == '-' {
-		return bad("bucket names begin and end with a letter or digit")
-	}
-	if strings.Contains(name, "..") || strings.Contains(name, ".-") || strings.Contains(name, "-.") {
-		return bad("dots in a bucket name must be between letters or digits")
-	}
-	if net.ParseIP(name) != nil {
-		return bad("bucket names must not look like IP addresses")
 	}
 	return nil
 }

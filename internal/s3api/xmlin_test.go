@@ -143,6 +143,13 @@ func TestBucketNames(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+	// The reason is bucketname's; the error is S3's, naming the bucket.
+	err := checkBucketName("a.-b")
+	var se *s3err.Error
+	if !errors.As(err, &se) || se.Code != s3err.InvalidBucketName || se.BucketName != "a.-b" ||
+		se.Message != `The specified bucket is not valid: bucket name "a.-b" must not hold a period next to a hyphen.` {
+		t.Errorf("checkBucketName(a.-b) = %#v", err)
+	}
 }
 
 func FuzzParseCompleteMultipart(f *testing.F) {
