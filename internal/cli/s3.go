@@ -227,16 +227,13 @@ func (e *bucketTaken) Error() string {
 	return fmt.Sprintf("bucket %s already exists in zone %s (bucket names are shared by all zones): choose another name, or use that bucket with --zone %s", e.Bucket, e.Holder, e.Holder)
 }
 
-var takenInZone = regexp.MustCompile(`taken in zone ([A-Za-z0-9._-]+)`)
-
 // takenError builds the error of a create that found the name taken. The
-// zone holding the bucket comes from the server's message ("the name demo
-// is taken in zone ch-dk-2"), else from BucketAlreadyOwnedByYou (this zone).
-func takenError(code, msg string, b bucketRef) *bucketTaken {
-	e := &bucketTaken{Bucket: b.Name, Asked: b.Zone.Name}
-	if m := takenInZone.FindStringSubmatch(msg); m != nil {
-		e.Holder = strings.TrimSuffix(m[1], ".")
-	} else if code == "BucketAlreadyOwnedByYou" {
+// zone holding the bucket is the answer's X-Amz-Bucket-Region (region): the
+// zone that holds the name on BucketAlreadyExists (none when the zone asked
+// does not know it), the zone asked on BucketAlreadyOwnedByYou.
+func takenError(code, region string, b bucketRef) *bucketTaken {
+	e := &bucketTaken{Bucket: b.Name, Asked: b.Zone.Name, Holder: region}
+	if code == "BucketAlreadyOwnedByYou" && e.Holder == "" {
 		e.Holder = b.Zone.Name
 	}
 	return e
@@ -311,7 +308,7 @@ func s3Error(err error, b bucketRef, key string) error {
 	case code == "AccessDenied" || code == "Forbidden" || status == http.StatusForbidden:
 		return deniedError(msg, op, target)
 	case code == "BucketAlreadyExists" || code == "BucketAlreadyOwnedByYou":
-		return takenError(code, msg, b)
+		return takenError(code, region, b)
 	case code != "":
 		if msg == "" {
 			msg = code

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+
+	"sos/internal/s3client"
 )
 
 func TestParseSOSURL(t *testing.T) {
@@ -174,13 +176,27 @@ func TestDeniedError(t *testing.T) {
 
 func TestTakenError(t *testing.T) {
 	b := bucketRef{Name: "demo", Zone: zoneInfo{Name: "at-vie-1"}}
-	for _, tc := range []struct{ code, msg, want string }{
-		{"BucketAlreadyExists", "Bucket already exists: the name demo is taken in zone ch-dk-2.", "bucket demo already exists in zone ch-dk-2 (bucket names are shared by all zones): choose another name, or use that bucket with --zone ch-dk-2"},
+	for _, tc := range []struct{ code, region, want string }{
+		{"BucketAlreadyExists", "ch-dk-2", "bucket demo already exists in zone ch-dk-2 (bucket names are shared by all zones): choose another name, or use that bucket with --zone ch-dk-2"},
 		{"BucketAlreadyOwnedByYou", "", "bucket demo already exists in zone at-vie-1: see it with `sos storage show sos://demo`, or choose another name"},
-		{"BucketAlreadyExists", "The requested bucket name is not available.", "the bucket name demo is already taken (bucket names are shared by all zones): choose another name"},
+		{"BucketAlreadyOwnedByYou", "at-vie-1", "bucket demo already exists in zone at-vie-1: see it with `sos storage show sos://demo`, or choose another name"},
+		{"BucketAlreadyExists", "", "the bucket name demo is already taken (bucket names are shared by all zones): choose another name"},
 	} {
-		if got := takenError(tc.code, tc.msg, b).Error(); got != tc.want {
-			t.Errorf("takenError(%s, %q)\n got %q\nwant %q", tc.code, tc.msg, got, tc.want)
+		if got := takenError(tc.code, tc.region, b).Error(); got != tc.want {
+			t.Errorf("takenError(%s, %q)\n got %q\nwant %q", tc.code, tc.region, got, tc.want)
+		}
+	}
+}
+
+// TestTakenZoneIsAField: the zone that holds a taken name comes from the
+// answer's X-Amz-Bucket-Region, whatever the message says.
+func TestTakenZoneIsAField(t *testing.T) {
+	b := bucketRef{Name: "demo", Zone: zoneInfo{Name: "at-vie-1"}}
+	for _, msg := range []string{"The requested bucket name is not available.", "Bucket already exists: the name demo is taken in zone xx-yy-9."} {
+		err := s3Error(&s3client.Error{Code: "BucketAlreadyExists", Message: msg, StatusCode: 409, Region: "ch-dk-2"}, b, "")
+		want := "bucket demo already exists in zone ch-dk-2 (bucket names are shared by all zones): choose another name, or use that bucket with --zone ch-dk-2"
+		if err == nil || err.Error() != want {
+			t.Errorf("message %q: got %v\nwant %s", msg, err, want)
 		}
 	}
 }

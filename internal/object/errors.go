@@ -52,3 +52,18 @@ type ConditionError struct {
 func (e *ConditionError) Error() string { return fmt.Sprintf("%v: %s", e.Err, e.Header) }
 
 func (e *ConditionError) Unwrap() error { return e.Err }
+
+// BucketTakenError is the refusal of a bucket name that another zone holds
+// (the registry knows which): errors.Is(err, ErrBucketExists) holds, and
+// Zone names the holder so that the S3 layer can tell the client where the
+// bucket is, as S3 names the region of a bucket.
+type BucketTakenError struct {
+	Bucket string
+	Zone   string
+}
+
+func (e *BucketTakenError) Error() string {
+	return fmt.Sprintf("%v: the name %s is taken in zone %s", ErrBucketExists, e.Bucket, e.Zone)
+}
+
+func (e *BucketTakenError) Unwrap() error { return ErrBucketExists }

@@ -28,7 +28,8 @@ const DefaultInlineMax = 64 << 10
 // the object service needs it.
 type BucketRegistry interface {
 	// Register claims name for this zone. It MUST return an error wrapping
-	// ErrBucketExists when another owner holds the name, or
+	// ErrBucketExists when another owner holds the name (a
+	// *BucketTakenError when it knows the zone that holds it), or
 	// ErrBucketOwnedByYou when the caller holds it already.
 	Register(ctx context.Context, name string) error
 	// Unregister releases name. Releasing a name not held is not an error.

@@ -119,6 +119,10 @@ func TestEveryObjectErrorIsMapped(t *testing.T) {
 	if e.Code != s3err.PreconditionFailed || e.Condition != "If-Match" {
 		t.Errorf("ConditionError → %+v", e)
 	}
+	e, _ = toS3Error(&object.BucketTakenError{Bucket: "demo", Zone: "at-vie-1"})
+	if e.Code != s3err.BucketAlreadyExists || e.Region != "at-vie-1" || e.BucketName != "demo" {
+		t.Errorf("BucketTakenError → %+v", e)
+	}
 	e, _ = toS3Error(&object.DeleteMarkerError{Err: object.ErrMethodNotAllowed})
 	if e.Code != s3err.MethodNotAllowed {
 		t.Errorf("DeleteMarkerError → %+v", e)

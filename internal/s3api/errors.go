@@ -26,6 +26,15 @@ var (
 
 // errorTable is THE mapping from domain errors to S3 error codes. The first
 // entry whose error matches (errors.Is) decides.
+//
+// Typed errors add S3's extra elements (and headers) to their code's
+// answer, so that clients read fields instead of the message:
+//   - *object.ConditionError: <Condition>, the header that failed;
+//   - *object.BucketTakenError (BucketAlreadyExists, a name another zone
+//     holds): <BucketName>, <Region> and X-Amz-Bucket-Region name the zone
+//     that holds it, as S3 names a bucket's region; a BucketAlreadyExists
+//     without a known zone has no X-Amz-Bucket-Region;
+//   - *sigv4.WrongRegionError: <Region>, the region expected.
 var errorTable = []struct {
 	err  error
 	code s3err.Code
@@ -132,6 +141,10 @@ func toS3Error(err error) (*s3err.Error, bool) {
 			if errors.As(err, &ce) {
 				e.Message, e.Condition = m.code.Message(), ce.Header
 			}
+			var bt *object.BucketTakenError
+			if errors.As(err, &bt) {
+				e.BucketName, e.Region = bt.Bucket, bt.Zone
+			}
 			return e, true
 		}
 	}
@@ -176,6 +189,15 @@ func (h *Handler) writeError(req *request, err error) {
 		e.Key, e.VersionID = req.key, req.r.URL.Query().Get("versionId")
 	case s3err.NoSuchUpload:
 		e.UploadID = req.r.URL.Query().Get("uploadId")
+	}
+	if e.Code == s3err.BucketAlreadyExists {
+		// The bucket is not here: X-Amz-Bucket-Region names the zone that
+		// holds it when the registry said, and no zone otherwise.
+		if e.Region != "" {
+			hdr.Set("X-Amz-Bucket-Region", e.Region)
+		} else {
+			hdr.Del("X-Amz-Bucket-Region")
+		}
 	}
 	if e.Code == s3err.NoSuchBucket && h.locator != nil && req.bucket != "" {
 		if zone, endpoint, ok := h.locator.BucketZone(req.bucket); ok && zone != h.zone {

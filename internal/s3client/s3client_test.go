@@ -166,6 +166,17 @@ func TestErrorOfSDKErrors(t *testing.T) {
 		t.Fatalf("HEAD in the other zone: %+v (%v)", e, err)
 	}
 
+	// The name is taken in the other zone: the answer names the zone that
+	// holds it as a field (X-Amz-Bucket-Region), not only in words.
+	_, err = at.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("s3c-b")})
+	if e := s3client.ErrorOf(err); e == nil || e.Code != "BucketAlreadyExists" || e.StatusCode != http.StatusConflict || e.Region != "ch-dk-2" {
+		t.Fatalf("create of a name taken in the other zone: %+v (%v)", e, err)
+	}
+	_, err = ch.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("s3c-b")})
+	if e := s3client.ErrorOf(err); e == nil || e.Code != "BucketAlreadyOwnedByYou" || e.Region != "ch-dk-2" {
+		t.Fatalf("create of a name taken in the same zone: %+v (%v)", e, err)
+	}
+
 	// Unsigned requests (no access key) are anonymous: refused.
 	anon := v.root("ch-dk-2")
 	anon.AccessKey, anon.Secret = "", ""

@@ -32,7 +32,7 @@ func (r registry) Register(ctx context.Context, name string) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &exists):
-		return fmt.Errorf("%w: the name %s is taken in zone %s", object.ErrBucketExists, name, exists.Zone)
+		return &object.BucketTakenError{Bucket: name, Zone: exists.Zone}
 	case errors.Is(err, controlclient.ErrBucketAlreadyOwnedByYou):
 		return fmt.Errorf("%w: %s", object.ErrBucketOwnedByYou, name)
 	case errors.As(err, &apiErr) || ctx.Err() != nil:
