@@ -149,7 +149,8 @@ func newZoneEnv(t *testing.T, zone string, withRepl bool) *env {
 	t.Cleanup(e.srv.Close)
 	_, port, _ := net.SplitHostPort(e.srv.Listener.Addr().String())
 	e.domain = "s3.sos.test:" + port
-	opts.Domains = []string{e.domain}
+	// As --domain gives it: without the port that Host headers carry.
+	opts.Domains = []string{"s3.sos.test"}
 	h = s3api.New(opts)
 	e.s3 = e.client(rootKey, rootSecret, "")
 	return e

@@ -69,8 +69,10 @@ type Options struct {
 	// Replication serves the sos-replication-* extensions; nil answers them
 	// with 501 NotImplemented.
 	Replication Replication
-	// Domains are the host names (with port, as in the Host header) under
-	// which virtual-host style requests "bucket.<domain>" arrive.
+	// Domains are the host names under which virtual-host style requests
+	// "bucket.<domain>" arrive. Ports are ignored, here and in the Host
+	// header ("s3.local" and "s3.local:9001" are the same domain), and so
+	// is case.
 	Domains []string
 	// Now is the clock, time.Now when nil.
 	Now func() time.Time
@@ -100,7 +102,7 @@ func New(o Options) http.Handler {
 		roles: o.Roles, repl: o.Replication, now: o.Now, log: o.Logger,
 	}
 	for _, d := range o.Domains {
-		if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
+		if d = hostName(strings.TrimSpace(d)); d != "" {
 			h.domains = append(h.domains, d)
 		}
 	}
@@ -240,7 +242,7 @@ func (h *Handler) target(req *request) error {
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p
 	}
-	host := strings.ToLower(r.Host)
+	host := hostName(r.Host)
 	vhostBucket := ""
 	for _, d := range h.domains {
 		if strings.HasSuffix(host, "."+d) {
@@ -269,6 +271,25 @@ func (h *Handler) target(req *request) error {
 		return s3err.New(s3err.InvalidURI, "Object keys must be valid UTF-8.")
 	}
 	return nil
+}
+
+// hostName is the host of a Host header or domain without its port, in
+// lower case and without a final dot: "Photos.S3.local.:9001" is
+// "photos.s3.local", "[::1]:9001" is "::1". Only routing uses it; SigV4
+// verifies the Host header as sent.
+func hostName(host string) string {
+	host = strings.ToLower(host)
+	if strings.HasPrefix(host, "[") {
+		// An IPv6 literal, with or without a port.
+		if end := strings.IndexByte(host, ']'); end > 0 {
+			return host[1:end]
+		}
+		return host
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && strings.IndexByte(host, ':') == i {
+		host = host[:i]
+	}
+	return strings.TrimSuffix(host, ".")
 }
 
 // checkBucketName applies S3's bucket naming rules (bucketname.Check) to

@@ -70,7 +70,7 @@ type ZoneOptions struct {
 	DataDir    string
 	ControlURL string
 	Token      string
-	// Domains are host names (with port) for virtual-host style requests;
+	// Domains are host names for virtual-host style requests (a port is ignored);
 	// the listen address is always one.
 	Domains []string
 	Logger  *slog.Logger
