@@ -21,9 +21,59 @@ type Bucket struct {
 	Zone       string
 	CreatedAt  time.Time
 	Versioning Versioning
-	// Replication is the bucket's replication configuration as S3 XML
-	// (canonical form written by the s3api layer), nil when none is set.
-	Replication []byte
+	// Replication is the bucket's replication configuration, nil when none
+	// is set.
+	Replication *ReplicationConfig
+}
+
+// ReplicationConfig is a bucket's replication configuration as a zone
+// stores it: the elements of S3's ReplicationConfiguration, checked with
+// S3's rules by the object service before it is stored (the S3 XML and JSON
+// forms and the rules live in package replconfig, which meta does not
+// know). A Store keeps it in an encoding of its own that carries a format
+// version (pebblemeta: bucket records of format 2), and MUST give it back
+// element for element, absent (nil) and empty values apart: a GET of the
+// configuration renders it back as it was put.
+type ReplicationConfig struct {
+	Role  string // the IAM role replication runs under, as given
+	Rules []ReplicationRule
+}
+
+// ReplicationRule is one rule of a ReplicationConfig. Optional S3 elements
+// are nil pointers when absent, and the Enabled/Disabled blocks are empty
+// strings when absent.
+type ReplicationRule struct {
+	ID       string
+	Priority *int
+	Status   string  // "Enabled" or "Disabled"
+	Prefix   *string // the legacy (V1) prefix of a rule without a Filter
+	Filter   *ReplicationFilter
+	// DeleteMarkerReplication and ExistingObjectReplication are the Status
+	// of those blocks: "Enabled", "Disabled", or "" when the block is absent.
+	DeleteMarkerReplication   string
+	ExistingObjectReplication string
+	Destination               string // Destination.Bucket as given: a name or arn:aws:s3:::name
+	StorageClass              string // Destination.StorageClass, "" when absent
+}
+
+// ReplicationFilter selects the objects of a rule: at most one of its
+// fields is set (an empty Filter selects every object).
+type ReplicationFilter struct {
+	Prefix *string
+	Tag    *ReplicationTag
+	And    *ReplicationAnd
+}
+
+// ReplicationAnd combines an optional prefix and tags.
+type ReplicationAnd struct {
+	Prefix *string
+	Tags   []ReplicationTag
+}
+
+// ReplicationTag is an object tag a filter asks for.
+type ReplicationTag struct {
+	Key   string
+	Value string
 }
 
 // Attrs are the content headers and user metadata stored with an object.

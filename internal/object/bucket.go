@@ -83,7 +83,6 @@ func (s *Service) DeleteBucket(ctx context.Context, name string) error {
 	if err := s.update(ctx, func(tx meta.Tx) error { return tx.DeleteBucket(ctx, name) }); err != nil {
 		return err
 	}
-	s.forgetRepl(name)
 	if s.registry != nil {
 		// Past the local delete the request's end must not stop half-way:
 		// the name is released, or the bucket is put back, whether or not
@@ -136,12 +135,13 @@ func (s *Service) SetVersioning(ctx context.Context, bucket string, v meta.Versi
 	})
 }
 
-// SetReplication stores a replication configuration (S3 XML, nil removes
-// it). The bucket must have versioning Enabled, and each destination must
-// pass the DestinationChecker when one is set. OnReplicationChange hears of
-// each success.
-func (s *Service) SetReplication(ctx context.Context, bucket string, xmlConfig []byte) error {
-	if err := s.setReplication(ctx, bucket, xmlConfig); err != nil {
+// SetReplication stores a replication configuration (nil removes it). It
+// checks cfg with S3's rules (ErrInvalidArgument), the bucket must have
+// versioning Enabled, and each destination must pass the
+// DestinationChecker when one is set. OnReplicationChange hears of each
+// success.
+func (s *Service) SetReplication(ctx context.Context, bucket string, cfg *replconfig.Config) error {
+	if err := s.setReplication(ctx, bucket, cfg); err != nil {
 		return err
 	}
 	if s.onReplChg != nil {
@@ -150,11 +150,9 @@ func (s *Service) SetReplication(ctx context.Context, bucket string, xmlConfig [
 	return nil
 }
 
-func (s *Service) setReplication(ctx context.Context, bucket string, xmlConfig []byte) error {
-	var cfg *replconfig.Config
-	if xmlConfig != nil {
-		var err error
-		if cfg, err = replconfig.ParseXML(xmlConfig); err != nil {
+func (s *Service) setReplication(ctx context.Context, bucket string, cfg *replconfig.Config) error {
+	if cfg != nil {
+		if err := cfg.Validate(); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 		}
 	}
@@ -190,19 +188,15 @@ func (s *Service) setReplication(ctx context.Context, bucket string, xmlConfig [
 	} else if b.Replication == nil {
 		return nil
 	}
-	err = s.update(ctx, func(tx meta.Tx) error {
+	rec := replicationRecord(cfg)
+	return s.update(ctx, func(tx meta.Tx) error {
 		b, err := bucketOf(ctx, tx, bucket)
 		if err != nil {
 			return err
 		}
-		b.Replication = xmlConfig
-		if xmlConfig != nil {
-			b.Replication = append([]byte(nil), xmlConfig...)
-		}
+		b.Replication = rec
 		return tx.PutBucket(ctx, b)
 	})
-	s.forgetRepl(bucket)
-	return err
 }
 
 // Replication returns a bucket's replication configuration, or
@@ -212,10 +206,7 @@ func (s *Service) Replication(ctx context.Context, bucket string) (*replconfig.C
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := s.replConfig(b)
-	if err != nil {
-		return nil, err
-	}
+	cfg := ReplicationOf(b)
 	if cfg == nil {
 		return nil, fmt.Errorf("%w: %s", ErrReplicationConfigNotFound, bucket)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"sos/internal/meta"
+	"sos/internal/replconfig"
 	"sos/internal/versionid"
 )
 
@@ -21,7 +22,7 @@ func TestOnQueuedFiresForEveryWrite(t *testing.T) {
 	var queued atomic.Int32
 	e := newEnv(t, func(o *Options) { o.OnQueued = func() { queued.Add(1) } })
 	e.bucket(t, "src", meta.Enabled)
-	must(t, e.svc.SetReplication(ctx, "src", []byte(replXML("dst", true))))
+	must(t, e.svc.SetReplication(ctx, "src", replCfg("dst", true)))
 	replica := versionid.Format(versionid.New("at-vie-1", func() time.Time { return time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC) }).Now())
 
 	// upload starts a multipart upload of key with one part.
@@ -121,7 +122,7 @@ func TestOnQueuedFiresForEveryWrite(t *testing.T) {
 		{method: "CreateBucket", write: func(t *testing.T, _ any) error { return e.svc.CreateBucket(ctx, "bkt2") }},
 		{method: "SetVersioning", write: func(t *testing.T, _ any) error { return e.svc.SetVersioning(ctx, "bkt2", meta.Enabled) }},
 		{method: "SetReplication", write: func(t *testing.T, _ any) error {
-			return e.svc.SetReplication(ctx, "bkt2", []byte(replXML("dst", true)))
+			return e.svc.SetReplication(ctx, "bkt2", replCfg("dst", true))
 		}},
 		{method: "DeleteBucket",
 			setup: func(t *testing.T) any { must(t, e.svc.CreateBucket(ctx, "bkt3")); return nil },
@@ -171,7 +172,7 @@ func TestOnQueuedNotOnFailure(t *testing.T) {
 	var queued atomic.Int32
 	e := newEnv(t, func(o *Options) { o.OnQueued = func() { queued.Add(1) } })
 	e.bucket(t, "src", meta.Enabled)
-	must(t, e.svc.SetReplication(ctx, "src", []byte(replXML("dst", true))))
+	must(t, e.svc.SetReplication(ctx, "src", replCfg("dst", true)))
 	boom := errors.New("disk on fire")
 	e.faulty.FailAll(boom)
 	_, err := e.svc.PutObject(ctx, PutInput{Bucket: "src", Key: "docs/a", Body: strings.NewReader("x"), Size: 1})
@@ -188,9 +189,9 @@ func TestOnReplicationChange(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.OnReplicationChange = func(b string) { changed = append(changed, b) } })
 	e.bucket(t, "src", meta.Enabled)
 	e.bucket(t, "plain", meta.Unversioned)
-	must(t, e.svc.SetReplication(ctx, "src", []byte(replXML("dst", true))))
-	wantErr(t, e.svc.SetReplication(ctx, "plain", []byte(replXML("dst", true))), ErrInvalidRequest)
-	wantErr(t, e.svc.SetReplication(ctx, "src", []byte("<not xml")), ErrInvalidArgument)
+	must(t, e.svc.SetReplication(ctx, "src", replCfg("dst", true)))
+	wantErr(t, e.svc.SetReplication(ctx, "plain", replCfg("dst", true)), ErrInvalidRequest)
+	wantErr(t, e.svc.SetReplication(ctx, "src", &replconfig.Config{Role: "no-rules"}), ErrInvalidArgument)
 	must(t, e.svc.SetReplication(ctx, "src", nil))
 	if want := []string{"src", "src"}; !reflect.DeepEqual(changed, want) {
 		t.Fatalf("OnReplicationChange heard %v, want %v", changed, want)

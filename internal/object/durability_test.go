@@ -17,7 +17,7 @@ import (
 func TestMetaFailureLeavesNothing(t *testing.T) {
 	e := newEnv(t)
 	e.bucket(t, "bkt", meta.Enabled)
-	must(t, e.svc.SetReplication(ctx, "bkt", []byte(replXML("dst", true))))
+	must(t, e.svc.SetReplication(ctx, "bkt", replCfg("dst", true)))
 	big := pattern(200<<10, 7)
 	base := e.put(t, "bkt", "docs/base", "base")
 	id, err := e.svc.CreateUpload(ctx, CreateUploadInput{Bucket: "bkt", Key: "docs/mp"})

@@ -118,9 +118,9 @@ func TestVersioningRules(t *testing.T) {
 	e := newEnv(t)
 	e.bucket(t, "bkt", meta.Unversioned)
 	wantErr(t, e.svc.SetVersioning(ctx, "nope", meta.Enabled), ErrNoSuchBucket)
-	wantErr(t, e.svc.SetReplication(ctx, "bkt", []byte(replXML("dst", false))), ErrInvalidRequest) // unversioned
+	wantErr(t, e.svc.SetReplication(ctx, "bkt", replCfg("dst", false)), ErrInvalidRequest) // unversioned
 	must(t, e.svc.SetVersioning(ctx, "bkt", meta.Enabled))
-	must(t, e.svc.SetReplication(ctx, "bkt", []byte(replXML("dst", false))))
+	must(t, e.svc.SetReplication(ctx, "bkt", replCfg("dst", false)))
 	err := e.svc.SetVersioning(ctx, "bkt", meta.Suspended)
 	wantErr(t, err, ErrInvalidRequest)
 	if !strings.Contains(err.Error(), "replication requires versioning Enabled") {

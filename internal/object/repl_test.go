@@ -1,15 +1,19 @@
 package object
 
 import (
+	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"sos/internal/meta"
+	"sos/internal/replconfig"
 	"sos/internal/versionid"
 )
 
@@ -26,10 +30,19 @@ func replXML(dest string, deleteMarkers bool) string {
 		`</ReplicationConfiguration>`, dm, dest)
 }
 
+// replCfg is replXML parsed, as s3api hands it to the service.
+func replCfg(dest string, deleteMarkers bool) *replconfig.Config {
+	cfg, err := replconfig.ParseXML([]byte(replXML(dest, deleteMarkers)))
+	if err != nil {
+		panic(err)
+	}
+	return cfg
+}
+
 func TestOutboxWrittenWithVersion(t *testing.T) {
 	e := newEnv(t)
 	e.bucket(t, "src", meta.Enabled)
-	must(t, e.svc.SetReplication(ctx, "src", []byte(replXML("dst", true))))
+	must(t, e.svc.SetReplication(ctx, "src", replCfg("dst", true)))
 
 	// Not matching: no outbox, no status.
 	oi := e.put(t, "src", "misc/a", "x")
@@ -136,7 +149,7 @@ func TestReplicaWrites(t *testing.T) {
 	})
 	e.bucket(t, "dst", meta.Enabled)
 	// The destination replicates back (bi-directional): replicas must not.
-	must(t, e.svc.SetReplication(ctx, "dst", []byte(replXML("src", true))))
+	must(t, e.svc.SetReplication(ctx, "dst", replCfg("src", true)))
 	src := versionid.New("at-vie-1", func() time.Time { return time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC) })
 	id1 := versionid.Format(src.Now())
 	lm := time.Date(2025, 2, 1, 10, 0, 0, 0, time.UTC)
@@ -257,13 +270,59 @@ func TestSetReplicationDestinationChecks(t *testing.T) {
 	})
 	e.bucket(t, "src", meta.Enabled)
 	answer = fmt.Errorf("%w: zone at-vie-1 unreachable", ErrUnavailable)
-	if err := e.svc.SetReplication(ctx, "src", []byte(replXML("dst", true))); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalidRequest) {
+	if err := e.svc.SetReplication(ctx, "src", replCfg("dst", true)); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalidRequest) {
 		t.Fatalf("unreachable destination: %v", err)
 	}
 	answer = errors.New("destination bucket dst must have versioning Enabled")
-	if err := e.svc.SetReplication(ctx, "src", []byte(replXML("dst", true))); !errors.Is(err, ErrInvalidRequest) {
+	if err := e.svc.SetReplication(ctx, "src", replCfg("dst", true)); !errors.Is(err, ErrInvalidRequest) {
 		t.Fatalf("unversioned destination: %v", err)
 	}
 	answer = nil
-	must(t, e.svc.SetReplication(ctx, "src", []byte(replXML("dst", true))))
+	must(t, e.svc.SetReplication(ctx, "src", replCfg("dst", true)))
+}
+
+// TestReplicationStoredTyped: a configuration set through the service is
+// stored as meta's record and comes back, after a reopen, as the same
+// replconfig.Config: the same XML for GET, the same JSON for the CLI, the
+// same absent and empty elements.
+func TestReplicationStoredTyped(t *testing.T) {
+	docs := map[string]string{
+		"seed": `<ReplicationConfiguration><Role>6f00a21e-a535-4286-86c5-e81eeab3b4ff</Role><Rule><ID>vie1-follower</ID><Priority>1</Priority>` +
+			`<Filter><Prefix></Prefix></Filter><Status>Enabled</Status><DeleteMarkerReplication><Status>Enabled</Status></DeleteMarkerReplication>` +
+			`<Destination><Bucket>dst</Bucket></Destination></Rule></ReplicationConfiguration>`,
+		"two rules": replXML("dst", false),
+		"every element": `<ReplicationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Role>arn:aws:iam::1:role/r</Role>` +
+			`<Rule><ID>t &amp; &lt;u&gt;</ID><Priority>0</Priority><Status>Disabled</Status><Filter><Tag><Key>k</Key><Value></Value></Tag></Filter>` +
+			`<ExistingObjectReplication><Status>Enabled</Status></ExistingObjectReplication><Destination><Bucket>arn:aws:s3:::dst</Bucket><StorageClass>STANDARD</StorageClass></Destination></Rule>` +
+			`<Rule><ID>and</ID><Priority>-3</Priority><Status>Enabled</Status><Filter><And><Prefix>logs/</Prefix><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>b</Key><Value>é</Value></Tag></And></Filter>` +
+			`<DeleteMarkerReplication><Status>Disabled</Status></DeleteMarkerReplication><ExistingObjectReplication><Status>Disabled</Status></ExistingObjectReplication><Destination><Bucket>dst</Bucket></Destination></Rule>` +
+			`<Rule><ID>empty-and</ID><Priority>4</Priority><Status>Enabled</Status><Filter><And></And></Filter><Destination><Bucket>other</Bucket></Destination></Rule>` +
+			`<Rule><Priority>5</Priority><Status>Enabled</Status><Filter></Filter><Destination><Bucket>other</Bucket></Destination></Rule>` +
+			`<Rule><ID>v1</ID><Prefix></Prefix><Status>Enabled</Status><Destination><Bucket>third</Bucket></Destination></Rule>` +
+			`<Rule><ID>no-filter</ID><Status>Enabled</Status><Destination><Bucket>third</Bucket></Destination></Rule></ReplicationConfiguration>`,
+	}
+	e := newEnv(t)
+	want := map[string]*replconfig.Config{}
+	for name, doc := range docs {
+		cfg, err := replconfig.ParseXML([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		bucket := strings.ReplaceAll(name, " ", "-")
+		e.bucket(t, bucket, meta.Enabled)
+		must(t, e.svc.SetReplication(ctx, bucket, cfg))
+		cfg.XMLName = xml.Name{} // the parser's record of the root element; not configuration
+		want[bucket] = cfg
+	}
+	e.reopen(t)
+	for bucket, cfg := range want {
+		got, err := e.svc.Replication(ctx, bucket)
+		must(t, err)
+		if !reflect.DeepEqual(got, cfg) {
+			t.Errorf("%s: stored and read back:\n got  %s\n want %s", bucket, got.JSON(), cfg.JSON())
+		}
+		if g, w := got.XML(), cfg.XML(); !bytes.Equal(g, w) {
+			t.Errorf("%s: GET XML\n%s\nwant\n%s", bucket, g, w)
+		}
+	}
 }

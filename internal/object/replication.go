@@ -1,7 +1,6 @@
 package object
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,41 +11,101 @@ import (
 	"sos/internal/versionid"
 )
 
-// replEntry caches the parsed replication configuration of a bucket; it is
-// valid while the bucket record holds the same bytes.
-type replEntry struct {
-	raw []byte
-	cfg *replconfig.Config
+// replicationRecord is the record meta stores for a configuration (nil for
+// nil): the one conversion from replconfig's type, with ReplicationOf the
+// one back.
+func replicationRecord(c *replconfig.Config) *meta.ReplicationConfig {
+	if c == nil {
+		return nil
+	}
+	out := &meta.ReplicationConfig{Role: c.Role}
+	if len(c.Rules) > 0 {
+		out.Rules = make([]meta.ReplicationRule, len(c.Rules))
+	}
+	for i, r := range c.Rules {
+		m := meta.ReplicationRule{
+			ID: r.ID, Priority: clone(r.Priority), Status: r.Status, Prefix: clone(r.Prefix),
+			DeleteMarkerReplication:   statusOf(r.DeleteMarkerReplication),
+			ExistingObjectReplication: statusOf(r.ExistingObjectReplication),
+			Destination:               r.Destination.Bucket,
+			StorageClass:              r.Destination.StorageClass,
+		}
+		if f := r.Filter; f != nil {
+			mf := &meta.ReplicationFilter{Prefix: clone(f.Prefix)}
+			if f.Tag != nil {
+				mf.Tag = &meta.ReplicationTag{Key: f.Tag.Key, Value: f.Tag.Value}
+			}
+			if a := f.And; a != nil {
+				mf.And = &meta.ReplicationAnd{Prefix: clone(a.Prefix)}
+				for _, t := range a.Tags {
+					mf.And.Tags = append(mf.And.Tags, meta.ReplicationTag{Key: t.Key, Value: t.Value})
+				}
+			}
+			m.Filter = mf
+		}
+		out.Rules[i] = m
+	}
+	return out
 }
 
-func (s *Service) forgetRepl(bucket string) {
-	s.replMu.Lock()
-	delete(s.replCache, bucket)
-	s.replMu.Unlock()
+// ReplicationOf returns the replication configuration of bucket record b
+// (nil when it has none), for the replication workers and this service.
+func ReplicationOf(b meta.Bucket) *replconfig.Config {
+	c := b.Replication
+	if c == nil {
+		return nil
+	}
+	out := &replconfig.Config{Role: c.Role}
+	if len(c.Rules) > 0 {
+		out.Rules = make([]replconfig.Rule, len(c.Rules))
+	}
+	for i, m := range c.Rules {
+		r := replconfig.Rule{
+			ID: m.ID, Priority: clone(m.Priority), Status: m.Status, Prefix: clone(m.Prefix),
+			DeleteMarkerReplication:   statusBlock(m.DeleteMarkerReplication),
+			ExistingObjectReplication: statusBlock(m.ExistingObjectReplication),
+			Destination:               replconfig.Destination{Bucket: m.Destination, StorageClass: m.StorageClass},
+		}
+		if mf := m.Filter; mf != nil {
+			f := &replconfig.Filter{Prefix: clone(mf.Prefix)}
+			if mf.Tag != nil {
+				f.Tag = &replconfig.Tag{Key: mf.Tag.Key, Value: mf.Tag.Value}
+			}
+			if ma := mf.And; ma != nil {
+				f.And = &replconfig.And{Prefix: clone(ma.Prefix)}
+				for _, t := range ma.Tags {
+					f.And.Tags = append(f.And.Tags, replconfig.Tag{Key: t.Key, Value: t.Value})
+				}
+			}
+			r.Filter = f
+		}
+		out.Rules[i] = r
+	}
+	return out
 }
 
-// replConfig returns the bucket's parsed replication configuration (nil
-// when it has none).
-func (s *Service) replConfig(b meta.Bucket) (*replconfig.Config, error) {
-	if b.Replication == nil {
-		return nil, nil
+func clone[T any](p *T) *T {
+	if p == nil {
+		return nil
 	}
-	s.replMu.Lock()
-	e := s.replCache[b.Name]
-	s.replMu.Unlock()
-	if e != nil && bytes.Equal(e.raw, b.Replication) {
-		return e.cfg, nil
+	v := *p
+	return &v
+}
+
+// statusOf and statusBlock map an optional Enabled/Disabled block to the
+// record's string ("" when absent) and back.
+func statusOf(b *replconfig.StatusBlock) string {
+	if b == nil {
+		return ""
 	}
-	cfg, err := replconfig.ParseXML(b.Replication)
-	if err != nil {
-		// A stored configuration was validated when set; failing the write
-		// is better than writing a version that silently never replicates.
-		return nil, fmt.Errorf("stored replication configuration of %s: %w", b.Name, err)
+	return b.Status
+}
+
+func statusBlock(s string) *replconfig.StatusBlock {
+	if s == "" {
+		return nil
 	}
-	s.replMu.Lock()
-	s.replCache[b.Name] = &replEntry{raw: append([]byte(nil), b.Replication...), cfg: cfg}
-	s.replMu.Unlock()
-	return cfg, nil
+	return &replconfig.StatusBlock{Status: s}
 }
 
 // planReplication decides, for a version about to be committed by a local
@@ -58,9 +117,9 @@ func (s *Service) planReplication(b meta.Bucket, v *meta.Version, op string) ([]
 	if v.ReplicationStatus == meta.ReplReplica {
 		return nil, nil
 	}
-	cfg, err := s.replConfig(b)
-	if err != nil || cfg == nil {
-		return nil, err
+	cfg := ReplicationOf(b)
+	if cfg == nil {
+		return nil, nil
 	}
 	matches := cfg.Matches(v.Key, v.Tags)
 	var entries []meta.OutboxEntry

@@ -100,9 +100,6 @@ type Service struct {
 
 	keyLocks    [keyStripes]sync.Mutex
 	bucketLocks [bucketStripes]sync.RWMutex
-
-	replMu    sync.Mutex
-	replCache map[string]*replEntry
 }
 
 // New makes a Service and collects orphaned blobs (blobs no version or
@@ -128,7 +125,6 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		onQueued:   opts.OnQueued,
 		onReplChg:  opts.OnReplicationChange,
 		log:        opts.Logger,
-		replCache:  map[string]*replEntry{},
 	}
 	if s.now == nil {
 		s.now = time.Now

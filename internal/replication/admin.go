@@ -100,10 +100,7 @@ func (r *Replicator) bucketConfig(ctx context.Context, bucket string) (*replconf
 	if err != nil {
 		return nil, err
 	}
-	if b.Replication == nil {
-		return nil, nil
-	}
-	return replconfig.ParseXML(b.Replication)
+	return object.ReplicationOf(b), nil
 }
 
 // Status reports the replication state of bucket's rules: pending and

@@ -958,6 +958,15 @@ func TestReplicaWritesAndReplicationConfig(t *testing.T) {
 		gr.ReplicationConfiguration.Rules[0].DeleteMarkerReplication == nil {
 		t.Fatalf("get replication: %v %+v", err, gr)
 	}
+	// The XML of GET, byte for byte as it has always been: canonical order,
+	// DeleteMarkerReplication filled in.
+	resp, body = e.rootRaw("GET", "/src?replication", nil, nil)
+	if want := `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<ReplicationConfiguration><Role>` + replRole + `</Role>` +
+		`<Rule><ID>r1</ID><Priority>1</Priority><Status>Enabled</Status><Filter><Prefix></Prefix></Filter>` +
+		`<DeleteMarkerReplication><Status>Disabled</Status></DeleteMarkerReplication><Destination><Bucket>arn:aws:s3:::dst</Bucket></Destination></Rule>` +
+		`</ReplicationConfiguration>`; resp.StatusCode != 200 || string(body) != want || resp.Header.Get("Content-Type") != "application/xml" {
+		t.Fatalf("GET ?replication: %d %q\n%s\nwant\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body, want)
+	}
 	resp, body = e.rootRaw("PUT", "/src?replication", []byte("<ReplicationConfiguration><Role>x"), nil)
 	wantRawError(t, resp, body, 400, "MalformedXML")
 	resp, body = e.rootRaw("PUT", "/src?replication", []byte("<ReplicationConfiguration><Role>"+replRole+"</Role></ReplicationConfiguration>"), nil)

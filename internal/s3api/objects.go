@@ -5,6 +5,7 @@ import (
 
 	"sos/internal/meta"
 	"sos/internal/object"
+	"sos/internal/replconfig"
 )
 
 // Objects is what the S3 handler needs of a zone's object service
@@ -17,10 +18,12 @@ type Objects interface {
 	Bucket(ctx context.Context, name string) (meta.Bucket, error)
 	ListBuckets(ctx context.Context) ([]meta.Bucket, error)
 	SetVersioning(ctx context.Context, bucket string, v meta.Versioning) error
-	// SetReplication stores a validated configuration (nil removes it). It
-	// refuses with ErrInvalidRequest when the bucket's versioning is not
-	// Enabled.
-	SetReplication(ctx context.Context, bucket string, xmlConfig []byte) error
+	// SetReplication stores a configuration (nil removes it). It refuses
+	// with ErrInvalidRequest when the bucket's versioning is not Enabled.
+	SetReplication(ctx context.Context, bucket string, cfg *replconfig.Config) error
+	// Replication returns the bucket's configuration. It MUST return an
+	// error matching ErrReplicationConfigNotFound when there is none.
+	Replication(ctx context.Context, bucket string) (*replconfig.Config, error)
 
 	// Objects.
 	PutObject(ctx context.Context, in object.PutInput) (object.ObjectInfo, error)

@@ -3,10 +3,12 @@ package s3api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 
+	"sos/internal/object"
 	"sos/internal/replconfig"
 	"sos/internal/s3err"
 )
@@ -39,30 +41,23 @@ func (h *Handler) putBucketReplication(req *request) error {
 		return s3err.New(s3err.InvalidArgument, fmt.Sprintf(
 			"Invalid ReplicationConfiguration: the role %q does not exist; Role must be the UUID of an IAM role.", clip(cfg.Role)))
 	}
-	if err := h.objects.SetReplication(req.r.Context(), req.bucket, cfg.XML()); err != nil {
+	if err := h.objects.SetReplication(req.r.Context(), req.bucket, cfg); err != nil {
 		return err
 	}
 	req.w.WriteHeader(http.StatusOK)
 	return nil
 }
 
-// replicationConfig returns the bucket's parsed configuration, or
+// replicationConfig returns the bucket's configuration, or
 // ReplicationConfigurationNotFoundError.
 func (h *Handler) replicationConfig(req *request) (*replconfig.Config, error) {
-	b, err := h.objects.Bucket(req.r.Context(), req.bucket)
-	if err != nil {
-		return nil, err
-	}
-	if len(b.Replication) == 0 {
+	cfg, err := h.objects.Replication(req.r.Context(), req.bucket)
+	if errors.Is(err, object.ErrReplicationConfigNotFound) {
 		e := s3err.New(s3err.ReplicationConfigurationNotFoundError, "")
 		e.BucketName = req.bucket
 		return nil, e
 	}
-	cfg, err := replconfig.ParseXML(b.Replication)
-	if err != nil {
-		return nil, fmt.Errorf("stored replication configuration of %s: %v", req.bucket, err) // internal
-	}
-	return cfg, nil
+	return cfg, err
 }
 
 func (h *Handler) getBucketReplication(req *request) error {

@@ -176,7 +176,31 @@ func ts(n int) time.Time {
 
 func sampleBucket(name string) meta.Bucket {
 	return meta.Bucket{Name: name, Zone: "ch-dk-2", CreatedAt: ts(1), Versioning: meta.Enabled,
-		Replication: []byte("<ReplicationConfiguration/>")}
+		Replication: sampleReplication()}
+}
+
+// sampleReplication returns a replication configuration with every field
+// set somewhere, and each optional one both absent and present but empty:
+// a store must keep the difference.
+func sampleReplication() *meta.ReplicationConfig {
+	one, zero, neg := 1, 0, -7
+	empty, logs := "", "logs/"
+	return &meta.ReplicationConfig{Role: "6f00a21e-a535-4286-86c5-e81eeab3b4ff", Rules: []meta.ReplicationRule{
+		{ID: "all", Priority: &one, Status: "Enabled", Filter: &meta.ReplicationFilter{Prefix: &empty},
+			DeleteMarkerReplication: "Enabled", Destination: "my-destination"},
+		{ID: "tagged", Priority: &zero, Status: "Disabled",
+			Filter:                    &meta.ReplicationFilter{Tag: &meta.ReplicationTag{Key: "k \x00\xff", Value: ""}},
+			ExistingObjectReplication: "Enabled", Destination: "arn:aws:s3:::other", StorageClass: "STANDARD"},
+		{Priority: &neg, Status: "Enabled",
+			Filter: &meta.ReplicationFilter{And: &meta.ReplicationAnd{Prefix: &logs,
+				Tags: []meta.ReplicationTag{{Key: "a", Value: "1"}, {Key: "b", Value: ""}}}},
+			DeleteMarkerReplication: "Disabled", ExistingObjectReplication: "Disabled", Destination: "third"},
+		{ID: "empty-and", Status: "Enabled", Filter: &meta.ReplicationFilter{And: &meta.ReplicationAnd{}}, Destination: "fourth"},
+		{ID: "empty-filter", Status: "Enabled", Filter: &meta.ReplicationFilter{}, Destination: "fifth"},
+		{ID: "v1", Status: "Enabled", Prefix: &empty, Destination: "sixth"},
+		{ID: "v1-prefix", Status: "Enabled", Prefix: &logs, Destination: "sixth"},
+		{ID: "no-filter", Status: "Enabled", Destination: "seventh"},
+	}}
 }
 
 // sampleVersion returns a version with every field set. With inline nil it
@@ -375,7 +399,8 @@ func testBuckets(t *testing.T, s meta.Store) {
 	// Replace, then delete (twice: a missing bucket is not an error).
 	nb := want[0]
 	nb.Versioning = meta.Suspended
-	nb.Replication = []byte("<x/>")
+	nb.Replication = &meta.ReplicationConfig{Role: "other-role", Rules: []meta.ReplicationRule{
+		{ID: "only", Status: "Enabled", Destination: "elsewhere"}}}
 	update(t, s, func(tx meta.Tx) error { return tx.PutBucket(ctx, nb) })
 	g, err := s.Bucket(ctx, nb.Name)
 	must(t, err)

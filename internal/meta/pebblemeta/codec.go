@@ -190,27 +190,142 @@ func (d *decoder) done() error {
 	return d.err
 }
 
+// Bucket records have their own format byte. Format 1 held the
+// replication configuration as the S3 XML the s3api layer rendered
+// (decodeReplicationXML reads it); format 2 holds meta.ReplicationConfig
+// field by field. Buckets are written in format 2 only, so a format 1
+// record becomes format 2 the next time its bucket is written.
+const (
+	bucketFormatXML   = 1
+	bucketFormatTyped = 2
+)
+
 func encodeBucket(b meta.Bucket) []byte {
-	e := encoder{b: make([]byte, 0, 32+len(b.Zone)+len(b.Replication))}
-	e.byte(recordFormat)
+	e := encoder{b: make([]byte, 0, 64+len(b.Zone))}
+	e.byte(bucketFormatTyped)
 	e.str(b.Zone)
 	e.time(b.CreatedAt)
 	e.str(string(b.Versioning))
 	e.bool(b.Replication != nil)
-	e.bytes(b.Replication)
+	if c := b.Replication; c != nil {
+		e.str(c.Role)
+		e.uvarint(uint64(len(c.Rules)))
+		for i := range c.Rules {
+			e.replRule(&c.Rules[i])
+		}
+	}
 	return e.b
+}
+
+func (e *encoder) optStr(s *string) {
+	e.bool(s != nil)
+	if s != nil {
+		e.str(*s)
+	}
+}
+
+func (e *encoder) replRule(r *meta.ReplicationRule) {
+	e.str(r.ID)
+	e.bool(r.Priority != nil)
+	if r.Priority != nil {
+		e.varint(int64(*r.Priority))
+	}
+	e.str(r.Status)
+	e.optStr(r.Prefix)
+	e.bool(r.Filter != nil)
+	if f := r.Filter; f != nil {
+		e.optStr(f.Prefix)
+		e.bool(f.Tag != nil)
+		if f.Tag != nil {
+			e.str(f.Tag.Key)
+			e.str(f.Tag.Value)
+		}
+		e.bool(f.And != nil)
+		if a := f.And; a != nil {
+			e.optStr(a.Prefix)
+			e.uvarint(uint64(len(a.Tags)))
+			for _, t := range a.Tags {
+				e.str(t.Key)
+				e.str(t.Value)
+			}
+		}
+	}
+	e.str(r.DeleteMarkerReplication)
+	e.str(r.ExistingObjectReplication)
+	e.str(r.Destination)
+	e.str(r.StorageClass)
 }
 
 func decodeBucket(name string, v []byte) (meta.Bucket, error) {
 	d := newDecoder(v)
-	d.header()
+	format := d.byte()
 	b := meta.Bucket{Name: name, Zone: d.str(), CreatedAt: d.time(), Versioning: meta.Versioning(d.str())}
 	hasRepl := d.bool()
-	b.Replication = d.bytes()
-	if hasRepl && b.Replication == nil {
-		b.Replication = []byte{}
+	switch {
+	case d.err != nil:
+	case format == bucketFormatTyped:
+		if hasRepl {
+			c := &meta.ReplicationConfig{Role: d.str()}
+			if n := d.count(); n > 0 {
+				c.Rules = make([]meta.ReplicationRule, n)
+				for i := range c.Rules {
+					d.replRule(&c.Rules[i])
+				}
+			}
+			b.Replication = c
+		}
+	case format == bucketFormatXML:
+		raw := d.str()
+		if hasRepl && d.err == nil {
+			c, err := decodeReplicationXML(raw)
+			if err != nil {
+				return b, fmt.Errorf("pebblemeta: bucket %q: %w", name, err)
+			}
+			b.Replication = c
+		}
+	default:
+		return b, fmt.Errorf("pebblemeta: unknown bucket record format %d", format)
 	}
 	return b, d.done()
+}
+
+func (d *decoder) optStr() *string {
+	if !d.bool() {
+		return nil
+	}
+	s := d.str()
+	return &s
+}
+
+func (d *decoder) replRule(r *meta.ReplicationRule) {
+	r.ID = d.str()
+	if d.bool() {
+		p := int(d.varint())
+		r.Priority = &p
+	}
+	r.Status = d.str()
+	r.Prefix = d.optStr()
+	if d.bool() {
+		f := &meta.ReplicationFilter{Prefix: d.optStr()}
+		if d.bool() {
+			f.Tag = &meta.ReplicationTag{Key: d.str(), Value: d.str()}
+		}
+		if d.bool() {
+			a := &meta.ReplicationAnd{Prefix: d.optStr()}
+			if n := d.count(); n > 0 {
+				a.Tags = make([]meta.ReplicationTag, n)
+				for i := range a.Tags {
+					a.Tags[i] = meta.ReplicationTag{Key: d.str(), Value: d.str()}
+				}
+			}
+			f.And = a
+		}
+		r.Filter = f
+	}
+	r.DeleteMarkerReplication = d.str()
+	r.ExistingObjectReplication = d.str()
+	r.Destination = d.str()
+	r.StorageClass = d.str()
 }
 
 // versionFlags bits.

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"sos/internal/meta"
 )
@@ -77,7 +78,11 @@ func TestVersionKeyRoundTrip(t *testing.T) {
 func FuzzDecodeRecords(f *testing.F) {
 	v := benchVersion("k", 5, nil)
 	f.Add(encodeVersion(nil, &v))
-	f.Add(encodeBucket(meta.Bucket{Name: "b", Replication: []byte("x")}))
+	prio, prefix := 3, "p"
+	f.Add(encodeBucket(meta.Bucket{Name: "b", Replication: &meta.ReplicationConfig{Role: "r", Rules: []meta.ReplicationRule{
+		{ID: "x", Priority: &prio, Prefix: &prefix, Filter: &meta.ReplicationFilter{Prefix: &prefix, Tag: &meta.ReplicationTag{Key: "k"},
+			And: &meta.ReplicationAnd{Tags: []meta.ReplicationTag{{Key: "a", Value: "b"}}}}}}}}))
+	f.Add(encodeBucketFormat1("z", time.Unix(1, 2), meta.Enabled, []byte("<ReplicationConfiguration><Rule/></ReplicationConfiguration>")))
 	f.Add(encodeOutbox(&meta.OutboxEntry{ID: "x", Bucket: "b"}))
 	f.Add([]byte{recordFormat, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01})
 	f.Add([]byte{})
