@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"sos/internal/auth/exo2"
@@ -20,12 +21,31 @@ type apiClient struct {
 	endpoint    string // scheme://host[:port], no trailing /v2
 	key, secret string
 	http        *http.Client
+
+	mu         sync.Mutex
+	lastExpiry time.Time
+}
+
+// expiry is when the signature of the next request expires: 10 minutes
+// from now, as Exoscale's clients sign, and always later than the one
+// before, so that two identical writes sent within one second carry
+// different signatures (the control plane accepts a write's signature once).
+func (c *apiClient) expiry() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := time.Now().Add(10 * time.Minute).Truncate(time.Second)
+	if !e.After(c.lastExpiry) {
+		e = c.lastExpiry.Add(time.Second)
+	}
+	c.lastExpiry = e
+	return e
 }
 
 // APIError is an error answer of API v2.
 type APIError struct {
 	Status  int
 	Message string
+	Code    string // the answer's "code", when it has one
 }
 
 func (e *APIError) Error() string {
@@ -42,8 +62,19 @@ func (e *APIError) Error() string {
 }
 
 // do sends one request; in (when not nil) is sent as JSON, out (when not nil)
-// receives the JSON answer.
+// receives the JSON answer. A write refused because another client (another
+// run of sos in the same second) already sent the very same signature is
+// signed anew, with a later expiry, and sent once more: nothing was done
+// for this one.
 func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
+	err := c.send(ctx, method, path, in, out)
+	if ae := (*APIError)(nil); errors.As(err, &ae) && ae.Code == exo2.CodeSignatureReused {
+		err = c.send(ctx, method, path, in, out)
+	}
+	return err
+}
+
+func (c *apiClient) send(ctx context.Context, method, path string, in, out any) error {
 	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -64,7 +95,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	if err := exo2.Sign(req, body, c.key, c.secret, time.Now().Add(10*time.Minute)); err != nil {
+	if err := exo2.Sign(req, body, c.key, c.secret, c.expiry()); err != nil {
 		return err
 	}
 	res, err := c.http.Do(req)
@@ -83,6 +114,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	if res.StatusCode/100 != 2 {
 		var e struct {
 			Message string `json:"message"`
+			Code    string `json:"code"`
 		}
 		if json.Unmarshal(data, &e) != nil || e.Message == "" {
 			e.Message = strings.TrimSpace(string(data))
@@ -90,7 +122,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 				e.Message = res.Status
 			}
 		}
-		return &APIError{Status: res.StatusCode, Message: e.Message}
+		return &APIError{Status: res.StatusCode, Message: e.Message, Code: e.Code}
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {

@@ -40,6 +40,7 @@ type server struct {
 	maxBody  int64
 	maxAhead time.Duration
 	maxWait  time.Duration
+	replays  *exo2.Replays
 }
 
 // New returns the handler of API v2 (/v2/...) and of the internal zone API
@@ -52,6 +53,7 @@ func New(plane *control.Plane, opts Options) http.Handler {
 		maxBody:  opts.MaxBodyBytes,
 		maxAhead: opts.MaxSignatureAhead,
 		maxWait:  opts.MaxWait,
+		replays:  exo2.NewReplays(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -157,6 +159,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &xe):
 		status = http.StatusForbidden
 		body["message"] = xe.Message
+		if xe.Code != "" {
+			body["code"] = xe.Code
+		}
 	case errors.As(err, &pe):
 		status = http.StatusBadRequest
 		body["message"] = "invalid policy: " + pe.Error()
@@ -264,6 +269,7 @@ func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (*reqConte
 	_, err = exo2.Verify(r, body, exo2.VerifyOptions{
 		Now:      s.now(),
 		MaxAhead: s.maxAhead,
+		Replays:  s.replays,
 		Secret: func(key string) (string, bool) {
 			secret, p, ok := s.plane.LookupKey(key)
 			who = p

@@ -35,6 +35,7 @@ type env struct {
 	srv        *httptest.Server
 	rootKey    string
 	rootSecret string
+	signed     int // requests signed, to give each its own expiry
 }
 
 func newEnv(t *testing.T, opts controlapi.Options) *env {
@@ -93,7 +94,10 @@ func (e *env) call(method, path, body, key, secret string) resp {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if key != "" {
-		if err := exo2.Sign(req, b, key, secret, time.Now().Add(10*time.Minute)); err != nil {
+		// Each request its own signature, as a client makes them: the
+		// same write signed twice would be refused as a replay.
+		e.signed++
+		if err := exo2.Sign(req, b, key, secret, time.Now().Add(5*time.Minute+time.Duration(e.signed)*time.Second)); err != nil {
 			e.t.Fatal(err)
 		}
 	}
@@ -598,5 +602,36 @@ func TestRoleCredentials(t *testing.T) {
 	}
 	if r := e.zoneCall("POST", "/internal/v1/role-credentials", `{}`, tok); r.status != 400 {
 		t.Errorf("no role: %d %s", r.status, r.body)
+	}
+}
+
+// A captured write cannot be sent again: the second request with the same
+// signature is refused with the code clients act on, and nothing is done
+// twice; a read may be repeated.
+func TestReplayedWritesAreRefused(t *testing.T) {
+	e := newEnv(t, controlapi.Options{})
+	expires := time.Now().Add(10 * time.Minute)
+	send := func(method, path, body string) resp {
+		req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := exo2.Sign(req, []byte(body), e.rootKey, e.rootSecret, expires); err != nil {
+			t.Fatal(err)
+		}
+		return e.do(req)
+	}
+	create := `{"name":"once","policy":{"default-service-strategy":"allow","services":{}}}`
+	e.must(send("POST", "/v2/iam-role", create), 200)
+	r := send("POST", "/v2/iam-role", create)
+	if r.status != 403 || r.json(t)["code"] != "SignatureReused" || !strings.Contains(r.message(t), "already used") {
+		t.Fatalf("replayed POST: %d %s", r.status, r.body)
+	}
+	roles := e.must(e.root("GET", "/v2/iam-role", ""), 200)["iam-roles"].([]any)
+	if len(roles) != 1 {
+		t.Fatalf("%d roles after a replayed create, want 1", len(roles))
+	}
+	for i := 0; i < 2; i++ {
+		e.must(send("GET", "/v2/iam-role", ""), 200)
 	}
 }

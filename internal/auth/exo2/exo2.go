@@ -18,14 +18,24 @@ import (
 const Scheme = "EXO2-HMAC-SHA256"
 
 // DefaultMaxAhead is how far in the future a signature's expiry may lie
-// before it is refused. Exoscale's clients sign for 10 minutes.
-const DefaultMaxAhead = time.Hour
+// before it is refused: Exoscale's clients sign for 10 minutes. ClockSkew
+// more is allowed, for a client whose clock runs a little ahead.
+const (
+	DefaultMaxAhead = 10 * time.Minute
+	ClockSkew       = time.Minute
+)
 
 // Error is a refused EXO2 authentication. Its message is meant for the
 // person who sent the request; HTTP handlers answer it with 403.
 type Error struct {
 	Message string
+	// Code, when set, says what was refused in a word a client may act on.
+	Code string
 }
+
+// CodeSignatureReused is the Code of a refused write whose signature was
+// already accepted once (see VerifyOptions.Replays).
+const CodeSignatureReused = "SignatureReused"
 
 func (e *Error) Error() string { return e.Message }
 
@@ -171,6 +181,12 @@ type VerifyOptions struct {
 	MaxAhead time.Duration
 	// Secret returns the secret of an API key, ok=false when the key is unknown.
 	Secret func(key string) (secret string, ok bool)
+	// Replays, when set, makes the signature of every request that may
+	// change state (any method but GET, HEAD and OPTIONS) acceptable once:
+	// a second such request with a signature already accepted is refused.
+	// A read sent again returns only what its first answer did, and a
+	// client polling an operation sends the same GET within one second.
+	Replays *Replays
 }
 
 // Verify checks the EXO2-HMAC-SHA256 signature of r, whose body has
@@ -193,8 +209,9 @@ func Verify(r *http.Request, body []byte, opts VerifyOptions) (string, error) {
 	if !opts.Now.Before(exp) {
 		return "", authErrorf("signature expired at %s (it is now %s)", exp.Format(time.RFC3339), opts.Now.UTC().Format(time.RFC3339))
 	}
-	if exp.Sub(opts.Now) > maxAhead {
-		return "", authErrorf("signature expires at %s, more than %s ahead: sign with a shorter expiry", exp.Format(time.RFC3339), maxAhead)
+	if exp.Sub(opts.Now) > maxAhead+ClockSkew {
+		return "", authErrorf("signature expires at %s, more than %s ahead (it is now %s): sign with a shorter expiry, and check the client's clock",
+			exp.Format(time.RFC3339), maxAhead, opts.Now.UTC().Format(time.RFC3339))
 	}
 
 	query := r.URL.Query()
@@ -221,6 +238,10 @@ func Verify(r *http.Request, body []byte, opts VerifyOptions) (string, error) {
 	want := signature(secret, Message(r.Method, r.URL.EscapedPath(), body, values, h.Expires))
 	if subtle.ConstantTimeCompare(want, h.Signature) != 1 {
 		return "", authErrorf("signature does not match: check the API secret, and that the body, path and query arguments are signed as sent")
+	}
+	if opts.Replays != nil && changesState(r.Method) && !opts.Replays.first(h.Signature, h.Expires, opts.Now) {
+		return "", &Error{Code: CodeSignatureReused,
+			Message: "this signature was already used: each signed write is accepted once, so sign every request anew (a retry included)"}
 	}
 	return h.Credential, nil
 }

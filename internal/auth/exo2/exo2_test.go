@@ -131,7 +131,10 @@ func TestVerifyRefusals(t *testing.T) {
 		}, "", "signature expired at"},
 		{"too far ahead", func() *http.Request {
 			return signed("GET", "http://h/v2/zone", "", now.Add(48*time.Hour))
-		}, "", "more than 1h0m0s ahead"},
+		}, "", "more than 10m0s ahead"},
+		{"ahead by more than the clock skew allowed", func() *http.Request {
+			return signed("GET", "http://h/v2/zone", "", now.Add(exo2.DefaultMaxAhead+exo2.ClockSkew+time.Second))
+		}, "", "check the client's clock"},
 		{"tampered body", func() *http.Request {
 			return signed("POST", "http://h/v2/api-key", `{"name":"a","role-id":"x"}`, soon)
 		}, `{"name":"b","role-id":"x"}`, "signature does not match"},
@@ -237,4 +240,59 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Each signature is accepted once while it is valid; a new signature for
+// the same request (a later expiry) is accepted, and the memory of old
+// signatures is dropped once they expire.
+func TestReplaysAreRefused(t *testing.T) {
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	replays := exo2.NewReplays()
+	verify := func(req *http.Request, at time.Time) error {
+		_, err := exo2.Verify(req, nil, exo2.VerifyOptions{Now: at, Replays: replays,
+			Secret: func(k string) (string, bool) { return "good-secret", k == "EXOgood" }})
+		return err
+	}
+	sign := func(expires time.Time, secret string) *http.Request {
+		req, _ := http.NewRequest("DELETE", "http://h/v2/api-key/EXOa", nil)
+		if err := exo2.Sign(req, nil, "EXOgood", secret, expires); err != nil {
+			t.Fatal(err)
+		}
+		return req
+	}
+	first := sign(now.Add(10*time.Minute), "good-secret")
+	if err := verify(first, now); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	replayed := sign(now.Add(10*time.Minute), "good-secret")
+	var xe *exo2.Error
+	if err := verify(replayed, now.Add(time.Second)); !errors.As(err, &xe) || xe.Code != exo2.CodeSignatureReused || !strings.Contains(xe.Message, "already used") {
+		t.Fatalf("replay: %v", err)
+	}
+	// A bad signature is not remembered, so it cannot block the real one.
+	if err := verify(sign(now.Add(11*time.Minute), "bad-secret"), now); err == nil {
+		t.Fatal("bad secret accepted")
+	}
+	if err := verify(sign(now.Add(11*time.Minute), "good-secret"), now); err != nil {
+		t.Fatalf("re-signed: %v", err)
+	}
+	if n := replays.Len(); n != 2 {
+		t.Fatalf("%d signatures remembered, want 2", n)
+	}
+	// A read may be sent again (a client polls an operation with one GET
+	// per 100 ms): it is not remembered.
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequest("GET", "http://h/v2/operation/x", nil)
+		exo2.Sign(req, nil, "EXOgood", "good-secret", now.Add(10*time.Minute))
+		if err := verify(req, now); err != nil {
+			t.Fatalf("GET #%d: %v", i, err)
+		}
+	}
+	// Both have expired an hour later: a new request prunes them.
+	if err := verify(sign(now.Add(70*time.Minute), "good-secret"), now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := replays.Len(); n != 1 {
+		t.Fatalf("%d signatures remembered after expiry, want 1", n)
+	}
 }
