@@ -82,11 +82,13 @@ type Tx interface {
 //   - Atomic: Update commits all of fn's writes or none of them. When fn
 //     returns an error, or ctx is done before the commit, nothing is written
 //     and Update returns that error (errors.Is finds it). Callers take any
-//     error of Update for "nothing written" (they delete the blobs the writes
-//     referred to), so a commit that fails after it may have taken effect (a
-//     failed fsync, a connection lost during the commit) is a broken store,
-//     not a failed Update: the implementation fails the Updates that follow
-//     as well rather than go on.
+//     error of Update but ErrStoreFailed for "nothing written" (they delete
+//     the blobs the writes referred to). A commit that fails after it may
+//     have taken effect (a failed WAL write or fsync, a connection lost
+//     during the commit) is a broken store, not a failed Update: the
+//     implementation returns ErrStoreFailed for it (callers then keep the
+//     blobs) and for every later call rather than go on. No call hangs on
+//     a failed store.
 //   - Durable: once Update returns nil, its writes survive a crash of the
 //     process or of the machine.
 //   - Visible: no read outside fn sees fn's writes before the commit; every

@@ -13,8 +13,21 @@
 // with pebble.Sync, so the write-ahead log is fsync'd before Update returns;
 // concurrent Updates share WAL fsyncs through Pebble's group commit. A
 // committed batch becomes visible to reads at once (each read or scan
-// iterates at one sequence number). After a failed WAL write or sync Pebble
-// fails every later commit too. Only one Store may have a directory open
-// (Pebble locks it), so the Store is the only handle on its data. The
+// iterates at one sequence number). Only one Store may have a directory
+// open (Pebble locks it), so the Store is the only handle on its data. The
 // directory is 0700 and every file Pebble creates in it 0600.
+//
+// A failed WAL write or fsync (a full disk) is fatal to Pebble: it calls
+// Logger.Fatalf or panics during the commit, may have applied the batch to
+// its memtable already, and may leave its commit pipeline locked, so that
+// every later commit and its Close would wait for ever. The Store therefore
+// fails for good at the first such error: the Update gets
+// meta.ErrStoreFailed with the cause (its outcome is unknown: whatever the
+// WAL holds on disk is what a reopen finds), every later call returns the
+// same error at once without touching Pebble, Updates already committing
+// give up failGrace after the failure, Failed() is closed for the zone to
+// stop, and Close waits at most failGrace for Pebble. Reopening in a new
+// process, once the disk has room, replays the WAL: every acknowledged
+// Update is there. A fatal error in a Pebble background goroutine ends the
+// process like a crash, which loses nothing acknowledged either.
 package pebblemeta

@@ -19,13 +19,19 @@ const ctxCheckEvery = 64
 
 // reader implements meta.Reader on a *pebble.DB or an indexed *pebble.Batch.
 type reader struct {
-	r  pebble.Reader
-	tx *tx // set when reading through a transaction
+	r      pebble.Reader
+	tx     *tx          // set when reading through a transaction
+	failed func() error // set when reading through the Store: Store.Err
 }
 
 func (r reader) check(ctx context.Context) error {
 	if r.tx != nil && r.tx.done {
 		return errTxDone
+	}
+	if r.failed != nil {
+		if err := r.failed(); err != nil {
+			return err
+		}
 	}
 	return ctx.Err()
 }
