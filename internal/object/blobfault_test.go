@@ -62,3 +62,83 @@ func TestBlobFailureLeavesNothing(t *testing.T) {
 		t.Fatalf("versions %+v, want the base and the one that went through", got)
 	}
 }
+
+// A commit that fails with meta.ErrStoreFailed may have taken effect: the
+// write fails, but its blob stays, so that a version or part that did get
+// committed reads whole (before, the blob was deleted under it).
+func TestStoreFailedKeepsBlob(t *testing.T) {
+	e := newEnv(t)
+	e.bucket(t, "bkt", meta.Enabled)
+	big := pattern(200<<10, 5)
+	e.put(t, "bkt", "src", string(big))
+	id, err := e.svc.CreateUpload(ctx, CreateUploadInput{Bucket: "bkt", Key: "mp"})
+	must(t, err)
+	failed := fmt.Errorf("%w: injected: no space left on device", meta.ErrStoreFailed)
+	ops := []struct {
+		name  string
+		fn    func() error
+		check func() error
+	}{
+		{"put", func() error {
+			_, err := e.svc.PutObject(ctx, PutInput{Bucket: "bkt", Key: "put", Body: bytes.NewReader(big), Size: int64(len(big))})
+			return err
+		}, func() error {
+			got, err := e.get(t, "bkt", "put", "")
+			if err == nil && got != string(big) {
+				err = errors.New("wrong data")
+			}
+			return err
+		}},
+		{"copy", func() error {
+			_, err := e.svc.CopyObject(ctx, CopyInput{SrcBucket: "bkt", SrcKey: "src", Bucket: "bkt", Key: "copy"})
+			return err
+		}, func() error {
+			got, err := e.get(t, "bkt", "copy", "")
+			if err == nil && got != string(big) {
+				err = errors.New("wrong data")
+			}
+			return err
+		}},
+		{"upload part", func() error {
+			_, err := e.svc.UploadPart(ctx, UploadPartInput{Bucket: "bkt", Key: "mp", UploadID: id, PartNumber: 1, Body: bytes.NewReader(big), Size: int64(len(big))})
+			return err
+		}, func() error {
+			_, err := e.svc.CompleteUpload(ctx, "bkt", "mp", id, []CompletePart{{Number: 1, ETag: md5hex(big)}})
+			if err != nil {
+				return err
+			}
+			got, err := e.get(t, "bkt", "mp", "")
+			if err == nil && got != string(big) {
+				err = errors.New("wrong data")
+			}
+			return err
+		}},
+	}
+	for _, op := range ops {
+		e.faulty.CommitThenFail(1, failed)
+		err := op.fn()
+		e.faulty.Heal()
+		if !errors.Is(err, meta.ErrStoreFailed) {
+			t.Fatalf("%s: err = %v, want meta.ErrStoreFailed", op.name, err)
+		}
+		if err := op.check(); err != nil {
+			t.Fatalf("%s: the committed write does not read whole: %v", op.name, err)
+		}
+	}
+	// A failed commit that did not take effect leaves an orphan, which the
+	// next start-up collects.
+	before := e.blobIDs(t)
+	e.faulty.FailNth(1, failed)
+	_, err = e.svc.PutObject(ctx, PutInput{Bucket: "bkt", Key: "lost", Body: bytes.NewReader(big), Size: int64(len(big))})
+	e.faulty.Heal()
+	if !errors.Is(err, meta.ErrStoreFailed) {
+		t.Fatalf("put: err = %v", err)
+	}
+	if got := e.blobIDs(t); len(got) != len(before)+1 {
+		t.Fatalf("blobs %d -> %d, want the orphan kept", len(before), len(got))
+	}
+	e.reopen(t)
+	if got := e.blobIDs(t); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Fatalf("after reopen: blobs %v, want %v", got, before)
+	}
+}

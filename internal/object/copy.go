@@ -115,9 +115,7 @@ func (s *Service) CopyObject(ctx context.Context, in CopyInput) (CopyOutput, err
 	}
 	v, b, err := s.commitVersion(ctx, nv)
 	if err != nil {
-		if d.blobID != "" {
-			s.dropBlobs(ctx, []string{d.blobID})
-		}
+		s.dropUncommitted(ctx, err, d.blobID)
 		return CopyOutput{}, err
 	}
 	return CopyOutput{Info: info(v, true, b.Versioning != meta.Unversioned), SrcVersionID: info(src, false, s.versioned(ctx, src)).VersionID}, nil

@@ -139,9 +139,7 @@ func (s *Service) UploadPart(ctx context.Context, in UploadPartInput) (PartInfo,
 	})
 	unlock()
 	if err != nil {
-		if d.blobID != "" {
-			s.dropBlobs(ctx, []string{d.blobID})
-		}
+		s.dropUncommitted(ctx, err, d.blobID)
 		return PartInfo{}, err
 	}
 	s.dropBlobs(ctx, freed)

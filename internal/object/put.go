@@ -217,9 +217,7 @@ func (s *Service) PutObject(ctx context.Context, in PutInput) (ObjectInfo, error
 	}
 	v, b, err := s.commitVersion(ctx, nv)
 	if err != nil {
-		if nv.blobID != "" {
-			s.dropBlobs(ctx, []string{nv.blobID})
-		}
+		s.dropUncommitted(ctx, err, nv.blobID)
 		return ObjectInfo{}, err
 	}
 	return info(v, true, b.Versioning != meta.Unversioned), nil

@@ -293,6 +293,21 @@ func (s *Service) dropBlobs(ctx context.Context, ids []string) {
 	}
 }
 
+// dropUncommitted deletes the blob of a write whose commit failed with
+// err, unless the metadata store failed during that commit: then the
+// commit may have taken effect (meta.ErrStoreFailed), and the blob stays
+// for the orphan collection at the next start-up to judge.
+func (s *Service) dropUncommitted(ctx context.Context, err error, id string) {
+	if id == "" {
+		return
+	}
+	if errors.Is(err, meta.ErrStoreFailed) {
+		s.log.Warn("keeping the blob of a write whose commit failed with the metadata store", "blob", id)
+		return
+	}
+	s.dropBlobs(ctx, []string{id})
+}
+
 // DeleteMarkerError is returned (wrapping ErrNoSuchKey or
 // ErrMethodNotAllowed) when a GET or HEAD hits a delete marker; Info
 // describes the marker so that the S3 layer can send x-amz-delete-marker and
