@@ -88,10 +88,10 @@ func (s *Service) CopyObject(ctx context.Context, in CopyInput) (CopyOutput, err
 		return CopyOutput{}, err
 	}
 	defer body.Close()
-	if size > MaxPutSize {
-		return CopyOutput{}, fmt.Errorf("%w: the copy source is larger than the maximum allowable size for a copy source: %d", ErrInvalidRequest, int64(MaxPutSize))
+	if err := checkCopySourceSize(size); err != nil {
+		return CopyOutput{}, err
 	}
-	di := dataIn{body: body, size: size, max: MaxPutSize}
+	di := dataIn{body: body, size: size}
 	if src.Parts == nil && len(src.Checksums) > 0 {
 		// Carry the source's checksum over, verifying the copy with it.
 		algs := make([]string, 0, len(src.Checksums))

@@ -22,7 +22,6 @@ type dataIn struct {
 	contentMD5 []byte
 	checksum   *Checksum
 	trailer    func() (Checksum, bool)
-	max        int64
 	noInline   bool
 }
 
@@ -57,13 +56,12 @@ func newChecksum(alg string) (hash.Hash, string, error) {
 // crc64NVME is the CRC-64/NVME table (reflected polynomial).
 var crc64NVME = crc64.MakeTable(0x9a6c9329ac4bc9b5)
 
-// countingReader hashes and counts what it reads and fails with
-// ErrEntityTooLarge past max bytes.
+// countingReader hashes and counts what it reads and fails with a
+// *TooLargeError past MaxPutSize bytes.
 type countingReader struct {
-	r   io.Reader
-	n   int64
-	max int64
-	hs  []hash.Hash
+	r  io.Reader
+	n  int64
+	hs []hash.Hash
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
@@ -73,8 +71,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 			h.Write(p[:n])
 		}
 		c.n += int64(n)
-		if c.n > c.max {
-			return n, fmt.Errorf("%w: the body exceeds %d bytes", ErrEntityTooLarge, c.max)
+		if c.n > MaxPutSize {
+			return n, &TooLargeError{Size: -1}
 		}
 	}
 	return n, err
@@ -85,17 +83,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // left behind.
 func (s *Service) ingest(ctx context.Context, in dataIn) (stored, error) {
 	var out stored
-	if in.max <= 0 {
-		in.max = MaxPutSize
-	}
-	if in.size > in.max {
-		return out, fmt.Errorf("%w: %d bytes, the limit is %d", ErrEntityTooLarge, in.size, in.max)
+	// The callers refused this already (checkPutSize before anything else,
+	// checkCopySourceSize); a new caller that forgets is caught here.
+	if err := checkPutSize(in.size, false); err != nil {
+		return out, err
 	}
 	if in.contentMD5 != nil && len(in.contentMD5) != md5.Size {
 		return out, fmt.Errorf("%w: Content-MD5 must be 16 bytes", ErrInvalidDigest)
 	}
 	mh := md5.New()
-	cr := &countingReader{r: in.body, max: in.max, hs: []hash.Hash{mh}}
+	cr := &countingReader{r: in.body, hs: []hash.Hash{mh}}
 	var ckh hash.Hash
 	var alg string
 	var want []byte

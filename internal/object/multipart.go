@@ -86,6 +86,9 @@ func (s *Service) CreateUpload(ctx context.Context, in CreateUploadInput) (strin
 // UploadPart stores one part (or copies it from CopySource). Parts always
 // go to blobs, so that a completed object is a list of blobs.
 func (s *Service) UploadPart(ctx context.Context, in UploadPartInput) (PartInfo, error) {
+	if err := checkPutSize(in.Size, true); err != nil {
+		return PartInfo{}, err
+	}
 	if err := checkKey(in.Key); err != nil {
 		return PartInfo{}, err
 	}
@@ -96,7 +99,7 @@ func (s *Service) UploadPart(ctx context.Context, in UploadPartInput) (PartInfo,
 		return PartInfo{}, err
 	}
 	di := dataIn{body: in.Body, size: in.Size, contentMD5: in.ContentMD5, checksum: in.Checksum,
-		trailer: in.TrailerChecksum, max: MaxPutSize, noInline: true}
+		trailer: in.TrailerChecksum, noInline: true}
 	if in.CopySource != nil {
 		if err := checkKey(in.CopySource.SrcKey); err != nil {
 			return PartInfo{}, err
@@ -106,10 +109,10 @@ func (s *Service) UploadPart(ctx context.Context, in UploadPartInput) (PartInfo,
 			return PartInfo{}, err
 		}
 		defer body.Close()
-		if size > MaxPutSize {
-			return PartInfo{}, fmt.Errorf("%w: a copied part may be at most %d bytes", ErrInvalidRequest, int64(MaxPutSize))
+		if err := checkCopySourceSize(size); err != nil {
+			return PartInfo{}, err
 		}
-		di = dataIn{body: body, size: size, max: MaxPutSize, noInline: true}
+		di = dataIn{body: body, size: size, noInline: true}
 	} else if in.Body == nil {
 		return PartInfo{}, fmt.Errorf("%w: missing body", ErrInvalidArgument)
 	}

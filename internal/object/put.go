@@ -164,6 +164,9 @@ func (s *Service) commitVersion(ctx context.Context, nv newVersion) (meta.Versio
 // null version otherwise) or, for replication, a replica of a source
 // version or delete marker.
 func (s *Service) PutObject(ctx context.Context, in PutInput) (ObjectInfo, error) {
+	if err := checkPutSize(in.Size, false); err != nil {
+		return ObjectInfo{}, err
+	}
 	if err := checkKey(in.Key); err != nil {
 		return ObjectInfo{}, err
 	}
@@ -209,7 +212,7 @@ func (s *Service) PutObject(ctx context.Context, in PutInput) (ObjectInfo, error
 			return ObjectInfo{}, fmt.Errorf("%w: missing body", ErrInvalidArgument)
 		}
 		d, err := s.ingest(ctx, dataIn{body: in.Body, size: in.Size, contentMD5: in.ContentMD5,
-			checksum: in.Checksum, trailer: in.TrailerChecksum, max: MaxPutSize})
+			checksum: in.Checksum, trailer: in.TrailerChecksum})
 		if err != nil {
 			return ObjectInfo{}, err
 		}

@@ -67,9 +67,6 @@ func (h *Handler) uploadPart(req *request) error {
 		return err
 	}
 	size := bodySize(req)
-	if size > object.MaxPutSize {
-		return s3err.New(s3err.EntityTooLarge, "A part is at most 5 GiB.")
-	}
 	p, err := h.objects.UploadPart(req.r.Context(), object.UploadPartInput{
 		Bucket: req.bucket, Key: req.key, UploadID: id, PartNumber: n,
 		Body: clientBody{req.auth.Body}, Size: size, ContentMD5: md5sum, Checksum: sum, TrailerChecksum: trailer,

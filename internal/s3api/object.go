@@ -57,9 +57,6 @@ func (h *Handler) putObject(req *request) error {
 		return err
 	}
 	size := bodySize(req)
-	if size > object.MaxPutSize {
-		return s3err.New(s3err.EntityTooLarge, fmt.Sprintf("Your upload of %d bytes exceeds the %d bytes allowed in one PUT: use a multipart upload.", size, int64(object.MaxPutSize)))
-	}
 	in := object.PutInput{
 		Bucket: req.bucket, Key: req.key, Body: clientBody{req.auth.Body}, Size: size,
 		Attrs: attrs, Tags: tags, ContentMD5: md5sum, Checksum: sum, TrailerChecksum: trailer,
