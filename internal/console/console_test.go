@@ -119,13 +119,26 @@ func TestEverythingNeedsASession(t *testing.T) {
 	}
 }
 
+// postSignin posts the sign-in form as a browser does: it loads the form
+// first, for the sign-in CSRF cookie and the token in the form.
+func postSignin(t *testing.T, cl *http.Client, base string, form url.Values) (*http.Response, error) {
+	t.Helper()
+	body := get(t, cl, base+"/signin", http.StatusOK)
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no CSRF token in the sign-in form")
+	}
+	form.Set("csrf", m[1])
+	return cl.PostForm(base+"/signin", form)
+}
+
 // signIn signs in and returns a client holding the session cookie and the
 // CSRF token of the session.
 func signIn(t *testing.T, base, key, secret string) (*http.Client, string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	cl := noRedirectClient(jar)
-	resp, err := cl.PostForm(base+"/signin", url.Values{"key": {key}, "secret": {secret}})
+	resp, err := postSignin(t, cl, base, url.Values{"key": {key}, "secret": {secret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +272,8 @@ func TestSignInRefusedAndPolicyErrors(t *testing.T) {
 	defer srv.Close()
 	root, secret := plane.RootCredentials()
 
-	resp, err := noRedirectClient(nil).PostForm(srv.URL+"/signin", url.Values{"key": {root}, "secret": {secret + "x"}})
+	jar, _ := cookiejar.New(nil)
+	resp, err := postSignin(t, noRedirectClient(jar), srv.URL, url.Values{"key": {root}, "secret": {secret + "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +328,7 @@ func signInNoIAM(t *testing.T, base, key, secret string) (*http.Client, string) 
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	cl := noRedirectClient(jar)
-	resp, err := cl.PostForm(base+"/signin", url.Values{"key": {key}, "secret": {secret}})
+	resp, err := postSignin(t, cl, base, url.Values{"key": {key}, "secret": {secret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,4 +348,59 @@ func mustPolicy(t *testing.T, doc string) *iam.Policy {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// Login CSRF: a sign-in posted without the form's token, or with a token
+// that is not the browser's own (a page of another site posting the
+// attacker's key), is refused and starts no session.
+func TestSignInNeedsTheFormsToken(t *testing.T) {
+	plane := openPlane(t)
+	srv := httptest.NewServer(console.New(console.Options{Plane: plane}))
+	defer srv.Close()
+	root, secret := plane.RootCredentials()
+	creds := func() url.Values { return url.Values{"key": {root}, "secret": {secret}} }
+
+	refused := func(what string, cl *http.Client, form url.Values) {
+		t.Helper()
+		resp, err := cl.PostForm(srv.URL+"/signin", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "another site") {
+			t.Errorf("%s: %d, want 403 saying why\n%s", what, resp.StatusCode, b)
+		}
+		for _, c := range resp.Cookies() {
+			if c.Name == "sos_console" && c.Value != "" {
+				t.Errorf("%s: a session cookie was set", what)
+			}
+		}
+	}
+	refused("no token, no cookie", noRedirectClient(nil), creds())
+
+	// The attacker's own token (from loading the form in their browser)
+	// is not the victim's cookie.
+	attackerJar, _ := cookiejar.New(nil)
+	body := get(t, noRedirectClient(attackerJar), srv.URL+"/signin", http.StatusOK)
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no CSRF token in the sign-in form")
+	}
+	victimJar, _ := cookiejar.New(nil)
+	victim := noRedirectClient(victimJar)
+	get(t, victim, srv.URL+"/signin", http.StatusOK) // the victim has a cookie of their own
+	forged := creds()
+	forged.Set("csrf", m[1])
+	refused("another browser's token", victim, forged)
+
+	// The form as served works.
+	resp, err := postSignin(t, victim, srv.URL, creds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in with the form's token: %d", resp.StatusCode)
+	}
 }

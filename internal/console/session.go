@@ -173,6 +173,39 @@ type signinPage struct {
 	Key   string
 	Next  string
 	Error string
+	CSRF  string
+}
+
+// signinCookie holds the sign-in form's CSRF token, which the form sends
+// back in its csrf field (a double submit). Another site can make a
+// visitor's browser post to /signin, but it can neither read nor set this
+// cookie, so it cannot sign the visitor in with the attacker's own key.
+const signinCookie = "sos_signin"
+
+// signinToken returns the sign-in CSRF token of r's browser, setting a new
+// one when it has none.
+func signinToken(w http.ResponseWriter, r *http.Request) string {
+	if ck, err := r.Cookie(signinCookie); err == nil && len(ck.Value) >= 43 {
+		return ck.Value
+	}
+	t := randomToken()
+	http.SetCookie(w, &http.Cookie{
+		Name:     signinCookie,
+		Value:    t,
+		Path:     "/signin",
+		HttpOnly: true,
+		Secure:   r.TLS != nil,
+		SameSite: http.SameSiteStrictMode,
+	})
+	return t
+}
+
+// signinTokenMatches reports whether the posted csrf field is the token of
+// the browser's sign-in cookie.
+func signinTokenMatches(r *http.Request) bool {
+	ck, err := r.Cookie(signinCookie)
+	posted := r.PostForm.Get("csrf")
+	return err == nil && len(ck.Value) >= 43 && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(posted)) == 1
 }
 
 func (c *console) signinPage(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +215,7 @@ func (c *console) signinPage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	d := c.data(r, nil, "", "Sign in")
-	d.Page = signinPage{Next: r.URL.Query().Get("next")}
+	d.Page = signinPage{Next: r.URL.Query().Get("next"), CSRF: signinToken(w, r)}
 	c.render(w, http.StatusOK, "signin", d)
 }
 
@@ -195,13 +228,19 @@ func (c *console) signin(w http.ResponseWriter, r *http.Request) {
 	key := strings.TrimSpace(r.PostForm.Get("key"))
 	secret := strings.TrimSpace(r.PostForm.Get("secret"))
 	next := r.PostForm.Get("next")
-	fail := func(msg string) {
+	fail := func(status int, msg string) {
+		w.Header().Set("Cache-Control", "no-store")
 		d := c.data(r, nil, "", "Sign in")
-		d.Page = signinPage{Key: key, Next: next, Error: msg}
-		c.render(w, http.StatusUnauthorized, "signin", d)
+		d.Page = signinPage{Key: key, Next: next, Error: msg, CSRF: signinToken(w, r)}
+		c.render(w, status, "signin", d)
+	}
+	if !signinTokenMatches(r) {
+		c.log.Warn("console sign-in refused: CSRF token", "remote", r.RemoteAddr)
+		fail(http.StatusForbidden, "This sign-in form has expired or was sent from another site: sign in again with this form.")
+		return
 	}
 	if key == "" || secret == "" {
-		fail("Enter your API key and its secret.")
+		fail(http.StatusUnauthorized, "Enter your API key and its secret.")
 		return
 	}
 	want, who, ok := c.plane.LookupKey(key)
@@ -209,7 +248,7 @@ func (c *console) signin(w http.ResponseWriter, r *http.Request) {
 	match := subtle.ConstantTimeCompare([]byte(want), []byte(secret)) == 1
 	if !ok || !match {
 		c.log.Info("console sign-in refused", "key", key, "remote", r.RemoteAddr)
-		fail("This API key and secret do not match any key of this sos deployment.")
+		fail(http.StatusUnauthorized, "This API key and secret do not match any key of this sos deployment.")
 		return
 	}
 	s := &session{Key: key, Secret: secret, Root: who.Root, RoleID: who.RoleID}
