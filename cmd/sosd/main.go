@@ -16,9 +16,19 @@ import (
 )
 
 const usage = `usage:
-  sosd dev     [--data DIR] [--api ADDR] [--zone NAME=ADDR]...
-  sosd control --data DIR --listen ADDR --zone NAME=S3URL... [--api-endpoint URL]
-  sosd zone    --name NAME --listen ADDR --data DIR --control URL --token TOKEN [--domain HOST]...
+  sosd dev     [--data DIR] [--api ADDR] [--zone NAME=ADDR]... [--tls | TLS flags]
+  sosd control --data DIR --listen ADDR --zone NAME=S3URL... [--api-endpoint URL] [TLS flags]
+  sosd zone    --name NAME --listen ADDR --data DIR --control URL --token TOKEN [--domain HOST]... [TLS flags]
+
+TLS flags (every command):
+  --tls-cert FILE   serve HTTPS with this PEM certificate (the chain after it); re-read
+                    when the file changes or on SIGHUP
+  --tls-key FILE    the certificate's PEM private key
+  --ca FILE         PEM bundle of the CAs to verify other sos servers against (default:
+                    the system roots)
+  --insecure-http   allow sending tokens, keys and credentials over plain HTTP to
+                    addresses other than loopback (refused otherwise)
+  --tls             (dev only) make a local CA and certificate in DIR/tls and serve HTTPS
 `
 
 // multiFlag collects a repeatable string flag.
@@ -34,22 +44,40 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1], os.Args[2:]); err != nil {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	if err := run(ctx, os.Args[1], os.Args[2:], hup); err != nil {
 		fmt.Fprintln(os.Stderr, "sosd:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, cmd string, args []string) error {
+// tlsFlags adds the TLS flags to fs; the options are complete after
+// fs.Parse.
+func tlsFlags(fs *flag.FlagSet, reload <-chan os.Signal) *server.TLSOptions {
+	o := &server.TLSOptions{Reload: reload}
+	fs.StringVar(&o.CertFile, "tls-cert", "", "serve HTTPS with this PEM certificate (chain); re-read when it changes or on SIGHUP")
+	fs.StringVar(&o.KeyFile, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&o.CAFile, "ca", "", "PEM bundle of CAs to verify other sos servers against (default: the system roots)")
+	fs.BoolVar(&o.InsecureHTTP, "insecure-http", false, "allow sending credentials over plain HTTP to addresses other than loopback")
+	return o
+}
+
+func run(ctx context.Context, cmd string, args []string, reload <-chan os.Signal) error {
 	fs := flag.NewFlagSet("sosd "+cmd, flag.ContinueOnError)
 	var zones, domains multiFlag
 	fs.Var(&zones, "zone", "zone as NAME=ADDR (repeatable)")
+	tlsOpts := tlsFlags(fs, reload)
 	switch cmd {
 	case "dev":
 		data := fs.String("data", ".sos-dev", "data folder")
 		api := fs.String("api", "127.0.0.1:8080", "API v2 and console listen address")
+		genTLS := fs.Bool("tls", false, "make a local CA and certificate in the data folder and serve every listener over HTTPS")
 		if err := parse(fs, args); err != nil {
 			return err
+		}
+		if *genTLS && (tlsOpts.CertFile != "" || tlsOpts.KeyFile != "" || tlsOpts.CAFile != "") {
+			return fmt.Errorf("--tls makes its own certificate and CA: give it without --tls-cert, --tls-key and --ca")
 		}
 		zs, err := server.ParseZones(zones)
 		if err != nil {
@@ -58,12 +86,12 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return server.RunDev(ctx, server.DevOptions{
 			DataDir: *data, APIAddr: *api, Zones: zs,
 			RootKey: os.Getenv("SOS_ROOT_API_KEY"), RootSecret: os.Getenv("SOS_ROOT_API_SECRET"),
-			Out: os.Stdout,
+			Out: os.Stdout, TLS: *tlsOpts, GenerateTLS: *genTLS,
 		})
 	case "control":
 		data := fs.String("data", "", "data folder (required)")
 		listen := fs.String("listen", "127.0.0.1:8080", "API v2 and console listen address")
-		endpoint := fs.String("api-endpoint", "", "URL clients use to reach this control plane (default http://LISTEN)")
+		endpoint := fs.String("api-endpoint", "", "URL clients use to reach this control plane (default http://LISTEN, https:// with --tls-cert)")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -74,7 +102,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return server.RunControl(ctx, server.ControlOptions{
 			DataDir: *data, Listen: *listen, APIEndpoint: *endpoint, Zones: zs,
 			RootKey: os.Getenv("SOS_ROOT_API_KEY"), RootSecret: os.Getenv("SOS_ROOT_API_SECRET"),
-			Out: os.Stdout,
+			Out: os.Stdout, TLS: *tlsOpts,
 		})
 	case "zone":
 		name := fs.String("name", "", "zone name (required)")
@@ -88,6 +116,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 		}
 		return server.RunZone(ctx, server.ZoneOptions{
 			Name: *name, Listen: *listen, DataDir: *data, ControlURL: *control, Token: *token, Domains: domains,
+			TLS: *tlsOpts,
 		})
 	case "-h", "--help", "help":
 		fmt.Print(usage)

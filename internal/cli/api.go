@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"sos/internal/auth/exo2"
+	"sos/internal/transport"
 )
 
 // apiClient calls API v2 of the control plane, signed with EXO2-HMAC-SHA256.
@@ -100,6 +101,10 @@ func (c *apiClient) send(ctx context.Context, method, path string, in, out any) 
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
+		var ce *transport.CleartextError
+		if errors.As(err, &ce) {
+			return fmt.Errorf("API at %s: %w", c.endpoint, ce)
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err

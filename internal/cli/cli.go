@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"sos/internal/transport"
 )
 
 // IO is what a run of the CLI reads and writes.
@@ -92,6 +94,8 @@ type app struct {
 	out   string // -O
 	// parallel transfers
 	parallel int
+	// insecureHTTP allows credentials over plain HTTP to other hosts.
+	insecureHTTP bool
 
 	settings *Settings
 	api      *apiClient
@@ -110,8 +114,12 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: `sos talks to a sos control plane (API v2) and to its zones' S3 endpoints.
 
 Settings come from flags, then the environment (SOS_API_ENDPOINT, SOS_API_KEY,
-SOS_API_SECRET, SOS_ZONE), then the config file ($SOS_CONFIG or
-~/.config/sos/config.toml, edited with 'sos config').`,
+SOS_API_SECRET, SOS_ZONE, SOS_CA_BUNDLE), then the config file ($SOS_CONFIG or
+~/.config/sos/config.toml, edited with 'sos config').
+
+HTTPS servers are verified against the system roots, or the CAs of --ca. Keys
+and secrets are never sent over plain HTTP to an address other than loopback
+unless --insecure-http (or SOS_INSECURE_HTTP=1) says so.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
@@ -129,6 +137,8 @@ SOS_API_SECRET, SOS_ZONE), then the config file ($SOS_CONFIG or
 	pf.StringVar(&a.flags.Secret, "secret", "", "API secret (env SOS_API_SECRET)")
 	pf.StringVarP(&a.flags.Zone, "zone", "z", "", "zone, e.g. ch-dk-2 (env SOS_ZONE)")
 	pf.StringVarP(&a.flags.Account, "account", "A", "", "account of the config file to use")
+	pf.StringVar(&a.flags.CA, "ca", "", "PEM bundle of the CAs to verify HTTPS servers against, instead of the system roots (env SOS_CA_BUNDLE)")
+	pf.BoolVar(&a.insecureHTTP, "insecure-http", false, "allow sending keys and signatures over plain HTTP to addresses other than loopback (env SOS_INSECURE_HTTP=1)")
 	pf.IntVar(&a.parallel, "parallel", 4, "transfers and deletions run at once")
 	pf.StringVarP(&a.out, "output-format", "O", formatTable, "output format: table, json or text")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
@@ -201,11 +211,38 @@ func (a *app) resolved() (Settings, error) {
 	return s, nil
 }
 
-func (a *app) httpClient() *http.Client {
-	if a.http == nil {
-		a.http = &http.Client{Transport: &countingTransport{base: http.DefaultTransport}}
+// httpClient is the one HTTP client of the run (API v2 and every zone):
+// servers verified against --ca or the system roots, nothing in clear to
+// other hosts without --insecure-http, proxies from the environment.
+func (a *app) httpClient() (*http.Client, error) {
+	if a.http != nil {
+		return a.http, nil
 	}
-	return a.http
+	s, err := a.resolved()
+	if err != nil {
+		return nil, err
+	}
+	insecure := a.insecureHTTP
+	switch v := a.io.Getenv("SOS_INSECURE_HTTP"); v {
+	case "", "0", "false":
+	case "1", "true":
+		insecure = true
+	default:
+		return nil, usagef("SOS_INSECURE_HTTP=%q: use 1 or 0", v)
+	}
+	tr, err := transport.Load(transport.Options{
+		CAFile: s.CA, InsecureHTTP: insecure,
+		CAFlag: "--ca or SOS_CA_BUNDLE", InsecureFlag: "--insecure-http (or SOS_INSECURE_HTTP=1)",
+		OnInsecure: func(addr string) {
+			a.warnf("sos: warning: --insecure-http: sending keys and signatures in clear over plain HTTP to %s", addr)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.http = &http.Client{Transport: &countingTransport{base: tr.RoundTripper(transport.Tuning{
+		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: max(16, 2*a.parallel)})}}
+	return a.http, nil
 }
 
 // client returns the API v2 client, checking that settings are complete.
@@ -220,7 +257,11 @@ func (a *app) client() (*apiClient, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	a.api = &apiClient{endpoint: s.Endpoint, key: s.Key, secret: s.Secret, http: a.httpClient()}
+	hc, err := a.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	a.api = &apiClient{endpoint: s.Endpoint, key: s.Key, secret: s.Secret, http: hc}
 	return a.api, nil
 }
 

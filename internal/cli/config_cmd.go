@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 )
@@ -30,7 +31,7 @@ func accountsView(cf *ConfigFile) list {
 
 func (a *app) configCommand() *cobra.Command {
 	add := &cobra.Command{
-		Use:   "add NAME [--endpoint URL --key KEY --secret SECRET] [--zone ZONE]",
+		Use:   "add NAME [--endpoint URL --key KEY --secret SECRET] [--zone ZONE] [--ca FILE]",
 		Short: "add (or replace) an account with the given settings (flags, else SOS_* env)",
 		Args:  nargs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,7 +44,7 @@ func (a *app) configCommand() *cobra.Command {
 				return err
 			}
 			// Only flags and env count here: not another account's values.
-			s, err := Resolve(SettingsInput{Flags: Settings{Endpoint: a.flags.Endpoint, Key: a.flags.Key, Secret: a.flags.Secret, Zone: a.flags.Zone}, Getenv: a.io.Getenv})
+			s, err := Resolve(SettingsInput{Flags: Settings{Endpoint: a.flags.Endpoint, Key: a.flags.Key, Secret: a.flags.Secret, Zone: a.flags.Zone, CA: a.flags.CA}, Getenv: a.io.Getenv})
 			if err != nil {
 				return err
 			}
@@ -54,7 +55,14 @@ func (a *app) configCommand() *cobra.Command {
 			if !bareKey(name) {
 				return usagef("account name %q: use letters, digits, '-' and '_'", name)
 			}
-			cf.Accounts[name] = &Account{Name: name, Endpoint: s.Endpoint, Key: s.Key, Secret: s.Secret, Zone: s.Zone}
+			ca := s.CA
+			if ca != "" {
+				// The file is read from wherever sos runs next.
+				if ca, err = filepath.Abs(ca); err != nil {
+					return err
+				}
+			}
+			cf.Accounts[name] = &Account{Name: name, Endpoint: s.Endpoint, Key: s.Key, Secret: s.Secret, Zone: s.Zone, CA: ca}
 			if cf.Default == "" {
 				cf.Default = name
 			}

@@ -16,6 +16,7 @@ import (
 
 	"sos/internal/bucketname"
 	"sos/internal/s3client"
+	"sos/internal/transport"
 )
 
 // bucketRef is a bucket and the zone that holds it.
@@ -35,7 +36,11 @@ func (a *app) s3Config(z zoneInfo) (s3client.Config, error) {
 	if z.SOSEndpoint == "" {
 		return s3client.Config{}, fmt.Errorf("zone %s has no S3 endpoint", z.Name)
 	}
-	return s3client.Config{Endpoint: z.SOSEndpoint, Region: z.Name, AccessKey: s.Key, Secret: s.Secret, HTTPClient: a.httpClient()}, nil
+	hc, err := a.httpClient()
+	if err != nil {
+		return s3client.Config{}, err
+	}
+	return s3client.Config{Endpoint: z.SOSEndpoint, Region: z.Name, AccessKey: s.Key, Secret: s.Secret, HTTPClient: hc}, nil
 }
 
 // s3For returns an S3 client for a zone.
@@ -318,6 +323,10 @@ func s3Error(err error, b bucketRef, key string) error {
 	var oe *smithy.OperationError
 	if errors.As(err, &oe) {
 		err = oe.Err
+	}
+	var ce *transport.CleartextError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("zone %s: %w", b.Zone.Name, ce)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -19,6 +19,7 @@ type Account struct {
 	Key      string `json:"key"`
 	Secret   string `json:"-"`
 	Zone     string `json:"zone,omitempty"`
+	CA       string `json:"ca,omitempty"`
 }
 
 // ConfigFile is the CLI's config file: named accounts and the default one.
@@ -83,8 +84,10 @@ func ParseConfig(data []byte) (*ConfigFile, error) {
 			cur.Secret = val
 		case "zone":
 			cur.Zone = val
+		case "ca":
+			cur.CA = val
 		default:
-			return nil, fmt.Errorf("line %d: unknown account setting %q (endpoint, key, secret, zone)", n, k)
+			return nil, fmt.Errorf("line %d: unknown account setting %q (endpoint, key, secret, zone, ca)", n, k)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -139,7 +142,7 @@ func (cf *ConfigFile) Marshal() []byte {
 			name = strconv.Quote(n)
 		}
 		fmt.Fprintf(&b, "\n[accounts.%s]\n", name)
-		for _, kv := range [][2]string{{"endpoint", a.Endpoint}, {"key", a.Key}, {"secret", a.Secret}, {"zone", a.Zone}} {
+		for _, kv := range [][2]string{{"endpoint", a.Endpoint}, {"key", a.Key}, {"secret", a.Secret}, {"zone", a.Zone}, {"ca", a.CA}} {
 			if kv[1] != "" {
 				fmt.Fprintf(&b, "%s = %s\n", kv[0], strconv.Quote(kv[1]))
 			}
@@ -221,7 +224,10 @@ type Settings struct {
 	Key      string
 	Secret   string
 	Zone     string
-	Account  string // config account used, "" when none
+	// CA is the PEM bundle of CAs the CLI verifies servers against; empty
+	// means the system roots.
+	CA      string
+	Account string // config account used, "" when none
 }
 
 // SettingsInput is what Resolve combines: flag values ("" when not given),
@@ -273,6 +279,7 @@ func Resolve(in SettingsInput) (Settings, error) {
 		Key:      pick(in.Flags.Key, "SOS_API_KEY", acc.Key),
 		Secret:   pick(in.Flags.Secret, "SOS_API_SECRET", acc.Secret),
 		Zone:     pick(in.Flags.Zone, "SOS_ZONE", acc.Zone),
+		CA:       pick(in.Flags.CA, "SOS_CA_BUNDLE", acc.CA),
 		Account:  acc.Name,
 	}
 	s.Endpoint = strings.TrimSuffix(strings.TrimSuffix(s.Endpoint, "/"), "/v2")

@@ -9,7 +9,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"sos/internal/control"
 	"sos/internal/iam"
+	"sos/internal/transport"
 )
 
 //go:embed templates/*.html
@@ -60,8 +60,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (sessions, policy evaluation); nil means time.Now.
 	Now func() time.Time
-	// HTTPClient carries the console's S3 requests to the zones; nil means a
-	// client of its own (proxies from the environment ignored).
+	// HTTPClient carries the console's S3 requests to the zones (the
+	// control plane's, from internal/transport with its --ca and
+	// --insecure-http); nil means one of internal/transport with the
+	// system roots (no proxy).
 	HTTPClient *http.Client
 	// SessionTTL is how long a session lives without a request; 0 means 12h.
 	SessionTTL time.Duration
@@ -91,12 +93,9 @@ func New(opts Options) http.Handler {
 		c.now = time.Now
 	}
 	if c.http == nil {
-		c.http = &http.Client{Transport: &http.Transport{
-			Proxy:               nil,
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConnsPerHost: 16,
-			IdleConnTimeout:     90 * time.Second,
-		}}
+		// Without a CA file Load cannot fail.
+		trust, _ := transport.Load(transport.Options{})
+		c.http = trust.Client(transport.Tuning{MaxIdleConnsPerHost: 16})
 	}
 	ttl := opts.SessionTTL
 	if ttl <= 0 {

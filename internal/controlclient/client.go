@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"sos/internal/iam"
+	"sos/internal/transport"
 )
 
 // Options configures New.
@@ -30,8 +31,10 @@ type Options struct {
 	Zone string
 	// Logger receives the client's logs; nil discards them.
 	Logger *slog.Logger
-	// HTTPClient sends the requests; nil means a client without overall
-	// timeout (each request has its own deadline).
+	// HTTPClient sends the requests (the zone's, from internal/transport
+	// with its --ca and --insecure-http); nil means one of
+	// internal/transport with the system roots. It should have no overall
+	// timeout: each request has its own deadline.
 	HTTPClient *http.Client
 	// RequestTimeout bounds each call other than the snapshot long-poll
 	// (which waits Wait plus a margin); 0 means DefaultRequestTimeout.
@@ -171,7 +174,9 @@ func New(opts Options) *Client {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	if c.hc == nil {
-		c.hc = &http.Client{}
+		// Without a CA file Load cannot fail.
+		trust, _ := transport.Load(transport.Options{})
+		c.hc = trust.Client(transport.Tuning{})
 	}
 	if c.now == nil {
 		c.now = time.Now

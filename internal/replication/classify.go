@@ -2,6 +2,8 @@ package replication
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"sos/internal/transport"
 )
 
 // Failure reasons, used as the metrics label and as the first word of the
@@ -22,6 +26,7 @@ const (
 	ReasonInvalidRequest  = "InvalidRequest"
 	ReasonInvalidArgument = "InvalidArgument"
 	ReasonNetwork         = "network"
+	ReasonTLS             = "tls"
 	ReasonTimeout         = "timeout"
 	ReasonServerError     = "server-error"
 	ReasonSlowDown        = "SlowDown"
@@ -102,6 +107,12 @@ func classify(err error, what string) *opError {
 			return &opError{Reason: ReasonAccessDenied, Permanent: true, Msg: "AccessDenied: " + msg, Err: err}
 		}
 	}
+	if isTLS(err) {
+		// The destination's certificate does not verify, or its endpoint
+		// is plain HTTP to another host: the operator fixes that (--ca, an
+		// https:// endpoint), and the entries go as soon as it is fixed.
+		return &opError{Reason: ReasonTLS, DestDown: true, Msg: "tls: " + msg, Err: err}
+	}
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		return &opError{Reason: ReasonTimeout, DestDown: true, Msg: msg, Err: err}
 	}
@@ -114,6 +125,15 @@ func classify(err error, what string) *opError {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isTLS(err error) bool {
+	var ce *transport.CleartextError
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &ce) || errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
 }
 
 func isNetwork(err error) bool {

@@ -2,6 +2,8 @@ package replication
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +14,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"sos/internal/transport"
 )
 
 func apiErr(status int, code, msg string) error {
@@ -47,6 +51,9 @@ func TestClassify(t *testing.T) {
 		{"dial error", refused, ReasonNetwork, false, true, false},
 		{"deadline", fmt.Errorf("x: %w", context.DeadlineExceeded), ReasonTimeout, false, true, false},
 		{"sdk send error", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: errors.New("boom")}}, ReasonNetwork, false, true, false},
+		{"untrusted certificate", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}}, ReasonTLS, false, true, false},
+		{"wrong host name", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: x509.HostnameError{Certificate: &x509.Certificate{}, Host: "10.0.0.1"}}}, ReasonTLS, false, true, false},
+		{"plain HTTP refused", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: &transport.CleartextError{Addr: "10.0.0.1:9000", Flag: "--insecure-http"}}}, ReasonTLS, false, true, false},
 		{"unknown role", fmt.Errorf("control plane: %w", ErrUnknownRole), ReasonAccessDenied, true, false, false},
 		{"already classified", permanent(ReasonNoSuchBucket, "gone"), ReasonNoSuchBucket, true, false, false},
 		{"anything else", errors.New("weird"), ReasonOther, false, false, false},

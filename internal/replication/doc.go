@@ -13,7 +13,9 @@
 // entry; a permanent refusal (AccessDenied, NoSuchBucket, unversioned
 // destination, invalid argument) marks it FAILED with a reason and keeps the
 // entry as failed until RetryFailed, a config change or a role change; any
-// other error (network, timeout, 5xx, SlowDown, expired credentials) is
+// other error (network, timeout, 5xx, SlowDown, expired credentials, a
+// destination certificate that does not verify or a plain-HTTP endpoint
+// the zone may not send credentials to: reason "tls") is
 // retried with capped exponential backoff and jitter, the entry staying
 // PENDING for as long as it takes. A destination that answers with network
 // errors is paused as a whole, with a growing pause (capped at 30s), so that

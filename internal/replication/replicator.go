@@ -15,6 +15,7 @@ import (
 
 	"sos/internal/iam"
 	"sos/internal/meta"
+	"sos/internal/transport"
 	"sos/internal/versionid"
 )
 
@@ -82,7 +83,9 @@ type Options struct {
 	RescanInterval time.Duration
 	// BatchSize is the number of outbox entries read per scan (default 256).
 	BatchSize int
-	// HTTPClient, when set, carries the requests to destinations.
+	// HTTPClient, when set, carries the requests to destinations (the
+	// zone's, from internal/transport with its --ca and --insecure-http);
+	// nil means one of internal/transport with the system roots.
 	HTTPClient *http.Client
 	// Clock makes the IDs of backfill entries; pass the object service's
 	// (object.Service.Clock) so that they sort with the entries it writes.
@@ -183,10 +186,12 @@ func New(opts Options) (*Replicator, error) {
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = opts.Workers * 2
-		tr.ResponseHeaderTimeout = opts.RequestTimeout
-		hc = &http.Client{Transport: tr}
+		// The system roots; no credentials in clear to other hosts.
+		trust, err := transport.Load(transport.Options{})
+		if err != nil {
+			return nil, err
+		}
+		hc = trust.Client(transport.Tuning{MaxIdleConnsPerHost: opts.Workers * 2, ResponseHeaderTimeout: opts.RequestTimeout})
 	}
 	r := &Replicator{
 		opts:        opts,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"sos/internal/object"
 	"sos/internal/replication"
 	"sos/internal/s3client"
+	"sos/internal/transport"
 )
 
 // registry is the global bucket namespace as the object service needs it.
@@ -58,6 +60,7 @@ func (r registry) Unregister(ctx context.Context, name string) error {
 type destinations struct {
 	zone string
 	cc   *controlclient.Client
+	hc   *http.Client // verified TLS, no credentials in clear to other hosts
 }
 
 func (d *destinations) CheckDestination(ctx context.Context, bucket string) error {
@@ -68,13 +71,17 @@ func (d *destinations) CheckDestination(ctx context.Context, bucket string) erro
 	key, secret := d.cc.Authorizer().RootCredentials()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	status, err := s3client.NewRaw(s3client.Config{Endpoint: endpoint, Region: zone, AccessKey: key, Secret: secret}).
+	status, err := s3client.NewRaw(s3client.Config{Endpoint: endpoint, Region: zone, AccessKey: key, Secret: secret, HTTPClient: d.hc}).
 		BucketVersioning(ctx, bucket)
 	if e := s3client.ErrorOf(err); e != nil {
 		if e.StatusCode >= 500 {
 			return fmt.Errorf("%w: zone %s answered HTTP %d when checking destination bucket %s", object.ErrUnavailable, zone, e.StatusCode, bucket)
 		}
 		return fmt.Errorf("checking destination bucket %s in zone %s: HTTP %d", bucket, zone, e.StatusCode)
+	}
+	var ce *transport.CleartextError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%w: destination bucket %s in zone %s cannot be checked: %v", object.ErrInvalidRequest, bucket, zone, ce)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -35,6 +35,7 @@ type controlConfig struct {
 	rootKey     string
 	rootSecret  string
 	logger      *slog.Logger
+	tls         *tlsSetup
 }
 
 func startControl(ctx context.Context, c controlConfig) (*Control, error) {
@@ -49,14 +50,14 @@ func startControl(ctx context.Context, c controlConfig) (*Control, error) {
 	api := controlapi.New(plane, controlapi.Options{Logger: c.logger})
 	mux.Handle("/v2/", api)
 	mux.Handle("/internal/", api)
-	mux.Handle("/", consoleHandler(plane, c.logger))
+	mux.Handle("/", consoleHandler(plane, c.tls.trust, c.logger))
 	srv := newHTTPServer(mux, c.logger)
 	// Zones' snapshot long-polls would hold Shutdown for their whole wait:
 	// end their contexts as soon as shutting down starts.
 	base, cancelBase := context.WithCancel(context.Background())
 	srv.BaseContext = func(net.Listener) context.Context { return base }
 	srv.RegisterOnShutdown(cancelBase)
-	go serve(srv, c.ln, c.logger, "control plane")
+	go serve(srv, c.tls.listener(c.ln), c.logger, "control plane")
 	return &Control{Plane: plane, URL: c.apiEndpoint, srv: srv, ln: c.ln}, nil
 }
 
@@ -74,20 +75,33 @@ func RunControl(ctx context.Context, o ControlOptions) error {
 		return errors.New("sosd control needs --data")
 	}
 	log := logger(o.Logger)
-	ln, err := net.Listen("tcp", o.Listen)
+	ts, err := loadTLS(ctx, o.TLS, log)
 	if err != nil {
 		return err
-	}
-	endpoint := o.APIEndpoint
-	if endpoint == "" {
-		endpoint = httpURL(ln.Addr().String())
 	}
 	zones := make([]control.Zone, len(o.Zones))
 	for i, z := range o.Zones {
 		zones[i] = control.Zone{Name: z.Name, S3Endpoint: httpURL(z.Addr)}
+		// The console signs requests to zones with the keys of the
+		// people signed in.
+		if err := ts.trust.CheckURL(zones[i].S3Endpoint); err != nil {
+			return fmt.Errorf("--zone %s=%s: the console could not reach it: %w", z.Name, zones[i].S3Endpoint, err)
+		}
+	}
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return err
+	}
+	if err := ts.checkServesSecrets("sosd control", ln); err != nil {
+		ln.Close()
+		return err
+	}
+	endpoint := o.APIEndpoint
+	if endpoint == "" {
+		endpoint = ts.url(ln.Addr().String())
 	}
 	c, err := startControl(ctx, controlConfig{dataDir: o.DataDir, ln: ln, apiEndpoint: endpoint, zones: zones,
-		rootKey: o.RootKey, rootSecret: o.RootSecret, logger: log})
+		rootKey: o.RootKey, rootSecret: o.RootSecret, logger: log, tls: ts})
 	if err != nil {
 		ln.Close()
 		return err
@@ -107,7 +121,7 @@ func RunControl(ctx context.Context, o ControlOptions) error {
 
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           withHSTS(h),
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,

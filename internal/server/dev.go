@@ -18,6 +18,9 @@ type Dev struct {
 	Zones      []*Zone
 	RootKey    string
 	RootSecret string
+	// CAFile is the CA bundle that clients of this dev trust (with --tls,
+	// the local CA in the data folder); empty means the system roots.
+	CAFile string
 }
 
 // StartDev starts the control plane and the zones of o and returns once
@@ -36,6 +39,21 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, err
 	}
+	if o.GenerateTLS {
+		addrs := []string{o.APIAddr}
+		for _, z := range o.Zones {
+			addrs = append(addrs, z.Addr)
+		}
+		f, err := devCertificates(o.DataDir, addrs...)
+		if err != nil {
+			return nil, err
+		}
+		o.TLS.CertFile, o.TLS.KeyFile, o.TLS.CAFile = f.Cert, f.Key, f.CA
+	}
+	ts, err := loadTLS(ctx, o.TLS, log)
+	if err != nil {
+		return nil, err
+	}
 	// Listen first, so that the endpoints the control plane announces are
 	// the real ones even for port 0.
 	var lns []net.Listener
@@ -51,6 +69,9 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 		return nil, fmt.Errorf("API listener: %w", err)
 	}
 	lns = append(lns, apiLn)
+	if err := ts.checkServesSecrets("sosd dev", apiLn); err != nil {
+		return nil, err
+	}
 	zones := make([]control.Zone, len(o.Zones))
 	zoneLns := make([]net.Listener, len(o.Zones))
 	for i, z := range o.Zones {
@@ -60,20 +81,20 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 		}
 		lns = append(lns, ln)
 		zoneLns[i] = ln
-		zones[i] = control.Zone{Name: z.Name, S3Endpoint: httpURL(ln.Addr().String())}
+		zones[i] = control.Zone{Name: z.Name, S3Endpoint: ts.url(ln.Addr().String())}
 	}
-	apiURL := httpURL(apiLn.Addr().String())
+	apiURL := ts.url(apiLn.Addr().String())
 	c, err := startControl(ctx, controlConfig{dataDir: filepath.Join(o.DataDir, "control"), ln: apiLn,
-		apiEndpoint: apiURL, zones: zones, rootKey: o.RootKey, rootSecret: o.RootSecret, logger: log})
+		apiEndpoint: apiURL, zones: zones, rootKey: o.RootKey, rootSecret: o.RootSecret, logger: log, tls: ts})
 	if err != nil {
 		return nil, err
 	}
-	d = &Dev{Control: c}
+	d = &Dev{Control: c, CAFile: o.TLS.CAFile}
 	d.RootKey, d.RootSecret = c.Plane.RootCredentials()
 	for i, z := range o.Zones {
 		tok, _ := c.Plane.ZoneToken(z.Name)
 		zn, err := startZone(ctx, zoneConfig{name: z.Name, ln: zoneLns[i], dataDir: filepath.Join(o.DataDir, "zones", z.Name),
-			controlURL: apiURL, token: tok, logger: log})
+			controlURL: apiURL, token: tok, logger: log, tls: ts})
 		if err != nil {
 			for _, ln := range zoneLns[i:] {
 				ln.Close()
@@ -111,8 +132,19 @@ func RunDev(ctx context.Context, o DevOptions) error {
 			fmt.Fprintf(o.Out, "  zone %-10s S3: %s\n", z.Name, z.URL)
 		}
 		fmt.Fprintf(o.Out, "  root key:    %s\n  root secret: %s\n", d.RootKey, d.RootSecret)
-		fmt.Fprintf(o.Out, "Point the sos CLI at it with:\n  export SOS_API_ENDPOINT=%s SOS_API_KEY=%s SOS_API_SECRET=%s\n",
-			d.Control.URL, d.RootKey, d.RootSecret)
+		ca := ""
+		if d.CAFile != "" {
+			ca = " SOS_CA_BUNDLE=" + d.CAFile
+		}
+		fmt.Fprintf(o.Out, "Point the sos CLI at it with:\n  export SOS_API_ENDPOINT=%s SOS_API_KEY=%s SOS_API_SECRET=%s%s\n",
+			d.Control.URL, d.RootKey, d.RootSecret, ca)
+		if d.CAFile != "" {
+			fmt.Fprintf(o.Out, "and awscli (or any AWS SDK) with:\n  export AWS_CA_BUNDLE=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
+				d.CAFile, d.RootKey, d.RootSecret)
+			if len(d.Zones) > 0 {
+				fmt.Fprintf(o.Out, "  aws --endpoint-url %s --region %s s3 ls\n", d.Zones[0].URL, d.Zones[0].Name)
+			}
+		}
 	}
 	<-ctx.Done()
 	return nil

@@ -49,18 +49,26 @@ type DevOptions struct {
 	// Out receives the banner (endpoints, root key, export line).
 	Out    io.Writer
 	Logger *slog.Logger
+	// TLS serves every listener over HTTPS with a given certificate.
+	TLS TLSOptions
+	// GenerateTLS (--tls) makes a local CA and a certificate for
+	// 127.0.0.1 and localhost in the data folder (reused on restart),
+	// serves every listener over HTTPS with it and trusts that CA; it
+	// replaces TLS's certificate and CA files.
+	GenerateTLS bool
 }
 
 // ControlOptions configure RunControl.
 type ControlOptions struct {
 	DataDir     string
 	Listen      string
-	APIEndpoint string     // URL clients use; default http://Listen
+	APIEndpoint string     // URL clients use; default http://Listen (https:// with TLS)
 	Zones       []ZoneAddr // zone name = S3 URL (or host:port)
 	RootKey     string
 	RootSecret  string
 	Out         io.Writer
 	Logger      *slog.Logger
+	TLS         TLSOptions
 }
 
 // ZoneOptions configure RunZone.
@@ -74,6 +82,7 @@ type ZoneOptions struct {
 	// the listen address is always one.
 	Domains []string
 	Logger  *slog.Logger
+	TLS     TLSOptions
 }
 
 func (o ZoneOptions) check() error {
@@ -105,3 +114,4 @@ func httpURL(addr string) string {
 	}
 	return "http://" + addr
 }
+

@@ -8,7 +8,6 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,7 +138,7 @@ func waitHTTP(t testing.TB, url string, p *proc) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(url)
+		resp, err := probe.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			return

@@ -86,14 +86,15 @@ type zoneProc struct {
 	token    string
 	control  string
 	proxy    *repltest.FaultProxy // in front of listen, when endpoint is a proxy
+	wire     *wire
 	*proc
 }
 
 func (z *zoneProc) start(t testing.TB) {
 	t.Helper()
-	z.proc = startProc(t, nil, "zone", "--name", z.name, "--listen", z.listen, "--data", z.data,
-		"--control", z.control, "--token", z.token)
-	waitHTTP(t, "http://"+z.listen+"/", z.proc)
+	z.proc = startProc(t, nil, append([]string{"zone", "--name", z.name, "--listen", z.listen, "--data", z.data,
+		"--control", z.control, "--token", z.token}, z.wire.args()...)...)
+	waitHTTP(t, z.url()+"/", z.proc)
 }
 
 // restart starts the zone again on the same data folder and address.
@@ -101,7 +102,10 @@ func (z *zoneProc) restart(t testing.TB) { z.start(t) }
 
 // s3 is a client of the zone with the root key (directly, not through the
 // proxy).
-func (z *zoneProc) s3() *s3.Client { return newS3("http://"+z.listen, z.name, rootKey, rootSecret) }
+func (z *zoneProc) s3() *s3.Client { return z.wire.s3(z.url(), z.name, rootKey, rootSecret, "") }
+
+// url is the zone's own listener (not the proxy).
+func (z *zoneProc) url() string { return z.wire.url(z.listen) }
 
 // procCluster is a control plane and its zones, all separate processes.
 type procCluster struct {
@@ -109,22 +113,26 @@ type procCluster struct {
 	api     string // control plane base URL
 	control *proc
 	zones   map[string]*zoneProc
+	wire    *wire
 }
 
 type clusterOptions struct {
 	// Proxied puts a FaultProxy in front of every zone's S3 listener and
 	// registers the proxy as the zone's endpoint.
 	Proxied bool
+	// Wire is plain HTTP (nil) or HTTPS for every process.
+	Wire *wire
 }
 
 func startCluster(t testing.TB, opts clusterOptions, names ...string) *procCluster {
 	t.Helper()
 	dir := t.TempDir()
-	c := &procCluster{t: t, api: "http://" + freeAddr(t), zones: map[string]*zoneProc{}}
-	args := []string{"control", "--data", dir + "/control", "--listen", strings.TrimPrefix(c.api, "http://")}
+	apiAddr := freeAddr(t)
+	c := &procCluster{t: t, api: opts.Wire.url(apiAddr), zones: map[string]*zoneProc{}, wire: opts.Wire}
+	args := append([]string{"control", "--data", dir + "/control", "--listen", apiAddr}, opts.Wire.args()...)
 	for _, n := range names {
-		z := &zoneProc{name: n, listen: freeAddr(t), data: dir + "/" + n, control: c.api}
-		z.endpoint = "http://" + z.listen
+		z := &zoneProc{name: n, listen: freeAddr(t), data: dir + "/" + n, control: c.api, wire: opts.Wire}
+		z.endpoint = z.url()
 		if opts.Proxied {
 			p, err := repltest.NewFaultProxy(z.listen)
 			if err != nil {
@@ -132,7 +140,7 @@ func startCluster(t testing.TB, opts clusterOptions, names ...string) *procClust
 			}
 			t.Cleanup(func() { p.Close() })
 			z.proxy = p
-			z.endpoint = p.URL()
+			z.endpoint = opts.Wire.url(p.Addr())
 		}
 		c.zones[n] = z
 		args = append(args, "--zone", n+"="+z.endpoint)
@@ -176,7 +184,7 @@ func (c *procCluster) apiV2(method, path string, body []byte, out any) {
 	if err := exo2.Sign(req, body, rootKey, rootSecret, time.Now().Add(5*time.Minute)); err != nil {
 		c.t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.wire.http().Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -237,7 +245,7 @@ func createVersionedBucket(t testing.TB, z *zoneProc, bucket string) {
 // status and body.
 func rawS3(t testing.TB, z *zoneProc, method, pathQuery string, body []byte) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+z.listen+pathQuery, bytes.NewReader(body))
+	req, err := http.NewRequest(method, z.url()+pathQuery, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +257,7 @@ func rawS3(t testing.TB, z *zoneProc, method, pathQuery string, body []byte) (in
 	if err := sigv4.Sign(req, sigv4.Credentials{AccessKey: rootKey, Secret: rootSecret}, sigv4.SignOptions{Region: z.name}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := z.wire.http().Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, pathQuery, err)
 	}
@@ -391,7 +399,7 @@ func headStatus(t testing.TB, z *zoneProc, bucket, key, versionID string) (statu
 // whose labels contain every one of match.
 func metric(t testing.TB, z *zoneProc, name string, match ...string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + z.listen + "/metrics")
+	resp, err := z.wire.http().Get(z.url() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +447,7 @@ func keysOf(vs []repldiff.Version) ([]string, map[string]int) {
 // replMetrics returns the zone's sos_replication_* samples (for failure
 // messages).
 func replMetrics(z *zoneProc) string {
-	resp, err := http.Get("http://" + z.listen + "/metrics")
+	resp, err := z.wire.http().Get(z.url() + "/metrics")
 	if err != nil {
 		return err.Error()
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -37,7 +36,7 @@ type histogram struct {
 // its label sets).
 func lagHistogram(t testing.TB, z *zoneProc) histogram {
 	t.Helper()
-	resp, err := http.Get("http://" + z.listen + "/metrics")
+	resp, err := z.wire.http().Get(z.url() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,9 +19,12 @@ import (
 
 // TestProcessLeaderFollower is the seed's first example: role from
 // policy.json (API v2), my-source in ch-dk-2, my-destination in at-vie-1,
-// config.json, upload, list both, COMPLETED and REPLICA.
-func TestProcessLeaderFollower(t *testing.T) {
-	c := startCluster(t, clusterOptions{}, "ch-dk-2", "at-vie-1")
+// config.json, upload, list both, COMPLETED and REPLICA; over plain HTTP
+// and over HTTPS.
+func TestProcessLeaderFollower(t *testing.T) { bothWires(t, testProcessLeaderFollower) }
+
+func testProcessLeaderFollower(t *testing.T, w *wire) {
+	c := startCluster(t, clusterOptions{Wire: w}, "ch-dk-2", "at-vie-1")
 	src, dst := c.zones["ch-dk-2"], c.zones["at-vie-1"]
 	ctx := context.Background()
 
@@ -142,12 +145,16 @@ func oneVersionEach(t testing.TB, z *zoneProc, bucket string, want []string) {
 
 // TestProcessBidirectional is the seed's second example: writes on both
 // sides appear on both, exactly once, and 10 s of quiet later nothing has
-// looped.
+// looped; over plain HTTP and over HTTPS.
 func TestProcessBidirectional(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits 10 s of quiet: skipped with -short")
 	}
-	c := startCluster(t, clusterOptions{}, "ch-dk-2", "at-vie-1")
+	bothWires(t, testProcessBidirectional)
+}
+
+func testProcessBidirectional(t *testing.T, w *wire) {
+	c := startCluster(t, clusterOptions{Wire: w}, "ch-dk-2", "at-vie-1")
 	a, b := setupBidi(t, c)
 
 	want := []string{"a-b.json", "b-a.json", "conf-a.json", "conf-b.json"}
@@ -191,9 +198,12 @@ func TestProcessBidirectional(t *testing.T) {
 // TestProcessRoleWithoutPut: a role that may not put-object on the
 // destination makes objects FAILED with AccessDenied and writes nothing;
 // fixing the role (API v2) retries them by itself; a FAILED caused by the
-// destination (bucket gone, then back) is retried on demand.
-func TestProcessRoleWithoutPut(t *testing.T) {
-	c := startCluster(t, clusterOptions{}, "ch-dk-2", "at-vie-1")
+// destination (bucket gone, then back) is retried on demand. Over plain
+// HTTP and over HTTPS.
+func TestProcessRoleWithoutPut(t *testing.T) { bothWires(t, testProcessRoleWithoutPut) }
+
+func testProcessRoleWithoutPut(t *testing.T, w *wire) {
+	c := startCluster(t, clusterOptions{Wire: w}, "ch-dk-2", "at-vie-1")
 	src, dst := c.zones["ch-dk-2"], c.zones["at-vie-1"]
 	ctx := context.Background()
 

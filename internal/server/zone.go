@@ -22,6 +22,7 @@ import (
 	"sos/internal/object"
 	"sos/internal/replication"
 	"sos/internal/s3api"
+	"sos/internal/transport"
 )
 
 // Zone is a running zone: its S3 listener, object service, replication
@@ -51,6 +52,7 @@ type zoneConfig struct {
 	token      string
 	domains    []string
 	logger     *slog.Logger
+	tls        *tlsSetup
 }
 
 // syncWait bounds how long a starting zone waits for its first snapshot of
@@ -82,7 +84,7 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	z = &Zone{Name: c.name, URL: httpURL(c.ln.Addr().String()), runCtx: runCtx, cancel: cancel, meta: ms}
+	z = &Zone{Name: c.name, URL: c.tls.url(c.ln.Addr().String()), runCtx: runCtx, cancel: cancel, meta: ms}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	zreg := prometheus.WrapRegistererWith(prometheus.Labels{"zone": c.name}, reg)
@@ -90,6 +92,7 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 	var repl atomic.Pointer[replication.Replicator]
 	cc := controlclient.New(controlclient.Options{
 		URL: c.controlURL, Token: c.token, Zone: c.name, Logger: log,
+		HTTPClient: c.tls.trust.Client(transport.Tuning{}),
 		// Holds API key secrets, as the control plane's database does.
 		CacheFile: filepath.Join(c.dataDir, controlSnapshotFile),
 		OnSnapshot: func(st controlclient.State) {
@@ -108,7 +111,7 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 	svc, err := object.New(ctx, object.Options{
 		Meta: ms, Blobs: blobs, Zone: c.name, Logger: log,
 		Registry:     registry{cc, log},
-		Destinations: &destinations{zone: c.name, cc: cc},
+		Destinations: &destinations{zone: c.name, cc: cc, hc: c.tls.trust.Client(transport.Tuning{})},
 		OnConflict: func(bucket, key string) {
 			if r := repl.Load(); r != nil {
 				r.Conflict(bucket, key)
@@ -139,7 +142,10 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 		// Each operation waits on a few durable commits here and one at
 		// the destination: 32 in flight keep up with ~500 PUTs/s where 8
 		// fell behind (BenchmarkReplicationLag).
-		Workers: 32,
+		Workers: replWorkers,
+		HTTPClient: c.tls.trust.Client(transport.Tuning{
+			MaxIdleConnsPerHost: 2 * replWorkers, ResponseHeaderTimeout: replRequestTimeout}),
+		RequestTimeout: replRequestTimeout,
 	})
 	if err != nil {
 		cancel()
@@ -184,10 +190,16 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 		z.Close()
 		return nil, ctx.Err()
 	}
-	go serve(z.srv, c.ln, log, "zone "+c.name)
+	go serve(z.srv, c.tls.listener(c.ln), log, "zone "+c.name)
 	log.Info("zone serving S3", "url", z.URL)
 	return z, nil
 }
+
+// Replication's workers and the bound on each of their requests.
+const (
+	replWorkers        = 32
+	replRequestTimeout = 2 * time.Minute
+)
 
 // Close stops the listener and the workers, then closes the stores.
 func (z *Zone) Close() error {
@@ -234,12 +246,20 @@ func RunZone(ctx context.Context, o ZoneOptions) error {
 	if err := o.check(); err != nil {
 		return err
 	}
+	log := logger(o.Logger)
+	ts, err := loadTLS(ctx, o.TLS, log)
+	if err != nil {
+		return err
+	}
+	if err := ts.trust.CheckURL(o.ControlURL); err != nil {
+		return fmt.Errorf("--control %s: the zone's token would go with every request: %w", o.ControlURL, err)
+	}
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		return err
 	}
 	z, err := startZone(ctx, zoneConfig{name: o.Name, ln: ln, dataDir: o.DataDir, controlURL: o.ControlURL,
-		token: o.Token, domains: o.Domains, logger: logger(o.Logger)})
+		token: o.Token, domains: o.Domains, logger: log, tls: ts})
 	if err != nil {
 		ln.Close()
 		return err
