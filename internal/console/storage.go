@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"sos/internal/bounded"
 	"sos/internal/control"
 	"sos/internal/iam"
 	"sos/internal/replconfig"
@@ -435,7 +436,11 @@ func (c *console) putReplication(w http.ResponseWriter, r *http.Request, s *sess
 
 // jsonSyntax checks that text is one JSON value, saying where it is not.
 func jsonSyntax(text []byte) error {
-	var v any
+	if err := bounded.CheckJSONDepth(text, replconfig.MaxDepth); err != nil {
+		return fmt.Errorf("This is not a replication configuration: %v.", err)
+	}
+	// A RawMessage: the syntax is checked without building the value.
+	var v json.RawMessage
 	err := json.Unmarshal(text, &v)
 	if err == nil {
 		return nil

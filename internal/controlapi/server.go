@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"sos/internal/auth/exo2"
+	"sos/internal/bounded"
 	"sos/internal/control"
 	"sos/internal/iam"
 )
@@ -326,11 +327,18 @@ func (s *server) internal(h handlerFunc) http.Handler {
 	})
 }
 
+// maxJSONDepth bounds the nesting of API v2 and internal bodies (a role
+// with its policy nests 6 levels; iam.ParsePolicy allows a policy 16).
+const maxJSONDepth = 32
+
 // decodeJSON decodes a JSON object body into v strictly (unknown fields
 // refused) and words errors for a person.
 func decodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return httpErrorf(http.StatusBadRequest, "request body is empty: expected a JSON object")
+	}
+	if err := bounded.CheckJSONDepth(body, maxJSONDepth); err != nil {
+		return httpErrorf(http.StatusBadRequest, "malformed JSON body: %v", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -343,6 +343,7 @@ func TestMalformedRequests(t *testing.T) {
 		{"unknown field", "POST", "/v2/api-key", `{"name":"a","role":"b"}`, 400, `unknown field "role"`},
 		{"trailing data", "POST", "/v2/api-key", `{"name":"a","role-id":"b"} {}`, 400, "unexpected data"},
 		{"too large", "POST", "/v2/iam-role", `{"name":"` + strings.Repeat("a", 5000) + `"}`, 413, "larger than 4096 bytes"},
+		{"too deep", "POST", "/v2/iam-role", `{"name":"x","labels":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, 400, "nest more than 32 levels"},
 		{"key without role", "POST", "/v2/api-key", `{"name":"a"}`, 400, "role-id"},
 		{"key of unknown role", "POST", "/v2/api-key", `{"name":"a","role-id":"nope"}`, 404, `role "nope" not found`},
 		{"role without name", "POST", "/v2/iam-role", `{"description":"x"}`, 400, "needs a name"},

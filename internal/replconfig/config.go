@@ -9,6 +9,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"sos/internal/bounded"
 )
 
 // MaxRules is the most rules a configuration may hold, as in S3.
@@ -90,12 +92,33 @@ func (r Rule) ExistingObjects() bool {
 	return r.ExistingObjectReplication != nil && r.ExistingObjectReplication.Status == "Enabled"
 }
 
+// Limits of a configuration document: MaxXMLBytes of XML (S3's 1000 rules
+// of up to 30 elements each fit in it), MaxDepth levels of elements or
+// JSON objects and arrays (a configuration nests 7).
+const (
+	MaxXMLBytes = 1 << 20
+	MaxDepth    = 32
+)
+
+var xmlLimits = bounded.Limits{Bytes: MaxXMLBytes, Depth: MaxDepth, Elements: 30 * MaxRules}
+
 // ParseXML parses and validates an S3 ReplicationConfiguration document.
 func ParseXML(data []byte) (*Config, error) {
+	return ReadXML(bytes.NewReader(data))
+}
+
+// ReadXML parses and validates the S3 ReplicationConfiguration document
+// that r holds, as r streams in, within MaxXMLBytes and MaxDepth. A read
+// error of r, and bounded.ErrTooLarge, are returned as they are.
+func ReadXML(r io.Reader) (*Config, error) {
 	var c Config
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	if err := bounded.DecodeXML(r, &c, xmlLimits); err != nil {
+		for _, e := range []error{bounded.ErrMalformed, bounded.ErrEmpty, bounded.ErrTooDeep, bounded.ErrTooMany} {
+			if errors.Is(err, e) {
+				return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+			}
+		}
+		return nil, err
 	}
 	if c.XMLName.Local != "ReplicationConfiguration" {
 		return nil, fmt.Errorf("%w: root element must be ReplicationConfiguration, not %s", ErrMalformed, c.XMLName.Local)
@@ -109,6 +132,9 @@ func ParseXML(data []byte) (*Config, error) {
 // ParseJSON parses and validates the JSON form (the seed's config.json).
 // Unknown fields are refused so that a typo does not silently drop a setting.
 func ParseJSON(data []byte) (*Config, error) {
+	if err := bounded.CheckJSONDepth(data, MaxDepth); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
 	var c Config
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"sos/internal/bounded"
 )
 
 func TestSeedConfigJSON(t *testing.T) {
@@ -168,4 +170,40 @@ func TestMatches(t *testing.T) {
 	if len(c3.Matches("p/x", nil)) != 1 || len(c3.Matches("q/x", nil)) != 0 {
 		t.Fatal("legacy prefix rule matches wrongly")
 	}
+}
+
+// TestReadXMLLimits: a configuration nesting too deep or too large is
+// refused as malformed (too large: bounded.ErrTooLarge, MaxMessageLength
+// at the S3 edge), and so is a JSON one nesting too deep.
+func TestReadXMLLimits(t *testing.T) {
+	deep := "<ReplicationConfiguration><Rule><Filter><And>" + strings.Repeat("<Tag>", 40)
+	if _, err := ParseXML([]byte(deep)); !errors.Is(err, ErrMalformed) || !errors.Is(err, bounded.ErrTooDeep) {
+		t.Fatalf("deep: %v", err)
+	}
+	large := "<ReplicationConfiguration><Role>" + strings.Repeat("r", MaxXMLBytes) + "</Role></ReplicationConfiguration>"
+	if _, err := ParseXML([]byte(large)); !errors.Is(err, bounded.ErrTooLarge) {
+		t.Fatalf("large: %v", err)
+	}
+	if _, err := ParseJSON([]byte(`{"Role":"r","Rules":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`)); !errors.Is(err, ErrMalformed) || !errors.Is(err, bounded.ErrTooDeep) {
+		t.Fatalf("deep JSON: %v", err)
+	}
+}
+
+// FuzzParseXML: any document is a valid configuration or a malformed /
+// invalid one, never a panic.
+func FuzzParseXML(f *testing.F) {
+	f.Add([]byte(`<ReplicationConfiguration><Role>r</Role><Rule><Prefix>p/</Prefix><Status>Enabled</Status><Destination><Bucket>a</Bucket></Destination></Rule></ReplicationConfiguration>`))
+	f.Add([]byte("<ReplicationConfiguration><Rule><Filter><And>" + strings.Repeat("<Tag>", 40)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseXML(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrInvalid) && !errors.Is(err, bounded.ErrTooLarge) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("accepted an invalid configuration: %v", err)
+		}
+	})
 }

@@ -33,11 +33,11 @@ func (h *Handler) listBuckets(req *request) error {
 }
 
 func (h *Handler) createBucket(req *request) error {
-	data, err := readXMLBody(req, maxXMLBody)
+	body, err := xmlBody(req, smallLimits.Bytes)
 	if err != nil {
 		return err
 	}
-	loc, err := parseCreateBucket(data)
+	loc, err := parseCreateBucket(body)
 	if err != nil {
 		return err
 	}
@@ -91,11 +91,11 @@ func (h *Handler) getBucketVersioning(req *request) error {
 }
 
 func (h *Handler) putBucketVersioning(req *request) error {
-	data, err := readXMLBody(req, maxXMLBody)
+	body, err := xmlBody(req, smallLimits.Bytes)
 	if err != nil {
 		return err
 	}
-	v, err := parseVersioning(data)
+	v, err := parseVersioning(body)
 	if err != nil {
 		return err
 	}

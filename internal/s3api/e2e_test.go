@@ -870,7 +870,10 @@ func TestAuthAndBadInput(t *testing.T) {
 		{"PUT", "/authz/k?tagging", "<Tagging><TagSet><Tag><Key>a</Key>", "MalformedXML"},
 		{"PUT", "/authz/k?tagging", "<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>a</Key><Value>2</Value></Tag></TagSet></Tagging>", "InvalidTag"},
 		{"PUT", "/authz?versioning", "<Nope/>", "MalformedXML"},
-		{"PUT", "/authz?versioning", strings.Repeat("<a>", 1<<19), "MalformedXML"},
+		{"PUT", "/authz?versioning", strings.Repeat("<a>", 1<<19), "MaxMessageLengthExceeded"},
+		{"PUT", "/authz?versioning", "<VersioningConfiguration>" + strings.Repeat("<Status>", 40), "MalformedXML"},
+		{"POST", "/authz/k?uploadId=nope", "<CompleteMultipartUpload>" + strings.Repeat("<Part>", 1<<18), "MalformedXML"},
+		{"POST", "/authz?delete", "<Delete>" + strings.Repeat("<Object/>", 8100) + "</Delete>", "MalformedXML"},
 		{"POST", "/authz/k?uploadId=nope", "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>", "NoSuchUpload"},
 	} {
 		resp, body := e.rootRaw(c.method, c.path, []byte(c.body), nil)

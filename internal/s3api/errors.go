@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"sos/internal/auth/sigv4"
+	"sos/internal/bounded"
 	"sos/internal/iam"
 	"sos/internal/object"
 	"sos/internal/replconfig"
@@ -20,7 +21,6 @@ import (
 // Errors of the handler itself, mapped in errorTable like the others.
 var (
 	errMalformedXML = errors.New("the XML you provided was not well-formed or did not validate against the schema")
-	errBodyTooLarge = errors.New("the request body is too large")
 	errReadBody     = errors.New("the request body could not be read")
 )
 
@@ -95,13 +95,20 @@ var errorTable = []struct {
 	{iam.ErrInvalidToken, s3err.InvalidToken},
 	{iam.ErrExpiredToken, s3err.ExpiredToken},
 
+	// Request bodies decoded within limits (before replconfig, which
+	// wraps them in its ErrMalformed).
+	{bounded.ErrTooLarge, s3err.MaxMessageLengthExceeded},
+	{bounded.ErrTooDeep, s3err.MalformedXML},
+	{bounded.ErrTooMany, s3err.MalformedXML},
+	{bounded.ErrEmpty, s3err.MalformedXML},
+	{bounded.ErrMalformed, s3err.MalformedXML},
+
 	// Replication configurations.
 	{replconfig.ErrMalformed, s3err.MalformedXML},
 	{replconfig.ErrInvalid, s3err.InvalidArgument},
 
 	// The handler's own.
 	{errMalformedXML, s3err.MalformedXML},
-	{errBodyTooLarge, s3err.MalformedXML},
 	{errReadBody, s3err.IncompleteBody},
 }
 

@@ -4,7 +4,6 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"hash"
 	"hash/crc32"
@@ -26,26 +25,30 @@ var checksumAlgorithms = []string{"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA25
 
 // computeChecksum returns the base64 checksum of data.
 func computeChecksum(alg string, data []byte) (string, error) {
-	var h hash.Hash
-	switch alg {
-	case "CRC32":
-		h = crc32.NewIEEE()
-	case "CRC32C":
-		h = crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	case "CRC64NVME":
-		sum := crc64.Checksum(data, crc64.MakeTable(0x9a6c9329ac4bc9b5))
-		var b [8]byte
-		binary.BigEndian.PutUint64(b[:], sum)
-		return base64.StdEncoding.EncodeToString(b[:]), nil
-	case "SHA1":
-		h = sha1.New()
-	case "SHA256":
-		h = sha256.New()
-	default:
-		return "", s3err.New(s3err.InvalidRequest, "The checksum algorithm "+alg+" is not supported.")
+	h, err := newChecksumHash(alg)
+	if err != nil {
+		return "", err
 	}
 	h.Write(data)
 	return base64.StdEncoding.EncodeToString(h.Sum(nil)), nil
+}
+
+// newChecksumHash returns the hash of an x-amz-checksum-* algorithm; its
+// Sum is the checksum's bytes (CRC64NVME big-endian, as the others).
+func newChecksumHash(alg string) (hash.Hash, error) {
+	switch alg {
+	case "CRC32":
+		return crc32.NewIEEE(), nil
+	case "CRC32C":
+		return crc32.New(crc32.MakeTable(crc32.Castagnoli)), nil
+	case "CRC64NVME":
+		return crc64.New(crc64.MakeTable(0x9a6c9329ac4bc9b5)), nil
+	case "SHA1":
+		return sha1.New(), nil
+	case "SHA256":
+		return sha256.New(), nil
+	}
+	return nil, s3err.New(s3err.InvalidRequest, "The checksum algorithm "+alg+" is not supported.")
 }
 
 // requestChecksum reads the checksum a PutObject or UploadPart declares: a

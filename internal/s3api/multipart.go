@@ -114,11 +114,11 @@ func (h *Handler) completeUpload(req *request) error {
 	if id == "" {
 		return s3err.New(s3err.InvalidArgument, "uploadId must not be empty.")
 	}
-	data, err := readXMLBody(req, maxCompleteBody)
+	body, err := xmlBody(req, completeLimits.Bytes)
 	if err != nil {
 		return err
 	}
-	parts, err := parseCompleteMultipart(data)
+	parts, err := parseCompleteMultipart(body)
 	if err != nil {
 		return err
 	}

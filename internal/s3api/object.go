@@ -272,11 +272,11 @@ func (h *Handler) deleteObject(req *request) error {
 }
 
 func (h *Handler) deleteObjects(req *request) error {
-	data, err := readXMLBody(req, maxXMLBody)
+	body, err := xmlBody(req, deleteLimits.Bytes)
 	if err != nil {
 		return err
 	}
-	quiet, entries, err := parseDelete(data)
+	quiet, entries, err := parseDelete(body)
 	if err != nil {
 		return err
 	}
@@ -409,11 +409,11 @@ func (h *Handler) putObjectTagging(req *request) error {
 	if err != nil {
 		return err
 	}
-	data, err := readXMLBody(req, maxXMLBody)
+	body, err := xmlBody(req, taggingLimits.Bytes)
 	if err != nil {
 		return err
 	}
-	tags, err := parseTagging(data)
+	tags, err := parseTagging(body)
 	if err != nil {
 		return err
 	}

@@ -29,11 +29,11 @@ type Replication interface {
 }
 
 func (h *Handler) putBucketReplication(req *request) error {
-	data, err := readXMLBody(req, maxXMLBody)
+	body, err := xmlBody(req, replconfig.MaxXMLBytes)
 	if err != nil {
 		return err
 	}
-	cfg, err := replconfig.ParseXML(data)
+	cfg, err := replconfig.ReadXML(body)
 	if err != nil {
 		return err
 	}

@@ -7,77 +7,146 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
 	"unicode/utf8"
 
+	"sos/internal/bounded"
 	"sos/internal/meta"
 	"sos/internal/object"
 	"sos/internal/s3err"
 )
 
-// Limits of XML request bodies.
+// Limits of XML request bodies, one per document, all decoded by
+// bounded.DecodeXML as the body streams in (never read whole first). Where
+// S3 documents a count, the element limit leaves room for the largest legal
+// document and no more: 10000 parts of a CompleteMultipartUpload (Part,
+// PartNumber, ETag, a checksum: 8 elements each allowed), 1000 objects of a
+// DeleteObjects (Key of up to 1024 bytes, VersionId, ETag, ...: 8 each),
+// 10 tags (replication configurations: replconfig.ReadXML). Sizes: 2 MiB for the 10000
+// parts with long ETags and checksums, 4 MiB for 1000 keys of 1024 bytes
+// with XML escapes, 1 MiB for configurations, 64 KiB for the small
+// documents. No S3 document nests deeper than 7 levels; 32 are allowed.
+// A body over its size is refused with MaxMessageLengthExceeded, one that
+// nests too deep or has too many elements with MalformedXML.
 const (
-	maxXMLBody      = 1 << 20 // 1 MiB
-	maxDeleteKeys   = 1000
-	maxTagKeyLen    = 128
-	maxTagValueLen  = 256
-	maxCompleteBody = 2 << 20 // 10000 parts with long ETags
+	maxXMLDepth    = 32
+	maxDeleteKeys  = 1000
+	maxTagKeyLen   = 128
+	maxTagValueLen = 256
 )
 
-// readXMLBody reads a small request body (at most limit bytes) and verifies
-// Content-MD5 and x-amz-checksum-* when the client sent them.
-func readXMLBody(req *request, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(req.auth.Body, limit+1))
+var (
+	completeLimits = bounded.Limits{Bytes: 2 << 20, Depth: maxXMLDepth, Elements: 8*object.MaxPartNumber + 8}
+	deleteLimits   = bounded.Limits{Bytes: 4 << 20, Depth: maxXMLDepth, Elements: 8*maxDeleteKeys + 8}
+	taggingLimits  = bounded.Limits{Bytes: 64 << 10, Depth: maxXMLDepth, Elements: 1000}
+	smallLimits    = bounded.Limits{Bytes: 64 << 10, Depth: maxXMLDepth, Elements: 1000}
+)
+
+// xmlBody returns the request body of an XML document of at most maxBytes (decoded
+// by a parse function as it arrives, never read whole first). The reader
+// verifies Content-MD5 and x-amz-checksum-* when the client sent them: at
+// the body's end it fails with BadDigest instead of io.EOF on a mismatch,
+// and the SigV4 payload hash is checked there too; bounded.DecodeXML reads
+// to the end, so no parse function returns a document whose digests are
+// wrong.
+func xmlBody(req *request, maxBytes int64) (io.Reader, error) {
+	if req.r.ContentLength > maxBytes {
+		return nil, fmt.Errorf("%w: the XML body is %d bytes, at most %d are allowed", bounded.ErrTooLarge, req.r.ContentLength, maxBytes)
+	}
+	sums, err := newBodyDigests(req)
 	if err != nil {
-		var se *s3err.Error
-		if errors.As(err, &se) {
-			return nil, err
+		return nil, err
+	}
+	return &digestReader{r: clientBody{req.auth.Body}, d: sums}, nil
+}
+
+// digestReader hashes what it reads and verifies the digests at the end.
+type digestReader struct {
+	r io.Reader
+	d *bodyDigests
+}
+
+func (r *digestReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.d.Write(p[:n])
+	if err == io.EOF {
+		if verr := r.d.verify(); verr != nil {
+			return n, verr
 		}
-		return nil, fmt.Errorf("%w: %w", errReadBody, err)
 	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: the XML body is larger than %d bytes", errBodyTooLarge, limit)
-	}
+	return n, err
+}
+
+// bodyDigests hashes a body for the digests its request declares.
+type bodyDigests struct {
+	md5  hash.Hash
+	want []byte
+	sums []checksum
+}
+
+type checksum struct {
+	alg, want string
+	h         hash.Hash
+}
+
+func newBodyDigests(req *request) (*bodyDigests, error) {
+	d := &bodyDigests{}
 	if v := req.r.Header.Get("Content-Md5"); v != "" {
 		want, err := base64.StdEncoding.DecodeString(v)
 		if err != nil || len(want) != md5.Size {
 			return nil, s3err.New(s3err.InvalidDigest, "The Content-MD5 you specified is not a base64 MD5 digest.")
 		}
-		got := md5.Sum(data)
-		if !bytes.Equal(want, got[:]) {
-			return nil, s3err.New(s3err.BadDigest, "The Content-MD5 you specified did not match what we received.")
-		}
+		d.md5, d.want = md5.New(), want
 	}
 	for _, alg := range checksumAlgorithms {
 		v := req.r.Header.Get("X-Amz-Checksum-" + alg)
 		if v == "" {
 			continue
 		}
-		got, err := computeChecksum(alg, data)
+		h, err := newChecksumHash(alg)
 		if err != nil {
 			return nil, err
 		}
-		if got != v {
-			return nil, s3err.New(s3err.BadDigest, "The x-amz-checksum-"+strings.ToLower(alg)+" you specified did not match what we received.")
-		}
+		d.sums = append(d.sums, checksum{alg: alg, want: v, h: h})
 	}
-	return data, nil
+	return d, nil
 }
 
-// decodeXML decodes data into v and checks the root element's name.
-func decodeXML(data []byte, root string, v any, rootName func() string) error {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return fmt.Errorf("%w: the request body is empty, a %s document is required", errMalformedXML, root)
+func (d *bodyDigests) Write(p []byte) (int, error) {
+	if d.md5 != nil {
+		d.md5.Write(p)
 	}
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %s: %v", errMalformedXML, root, err)
+	for _, c := range d.sums {
+		c.h.Write(p)
 	}
-	if got := rootName(); got != root {
-		return fmt.Errorf("%w: the root element must be %s, not %s", errMalformedXML, root, got)
+	return len(p), nil
+}
+
+func (d *bodyDigests) verify() error {
+	if d.md5 != nil && !bytes.Equal(d.want, d.md5.Sum(nil)) {
+		return s3err.New(s3err.BadDigest, "The Content-MD5 you specified did not match what we received.")
+	}
+	for _, c := range d.sums {
+		if base64.StdEncoding.EncodeToString(c.h.Sum(nil)) != c.want {
+			return s3err.New(s3err.BadDigest, "The x-amz-checksum-"+strings.ToLower(c.alg)+" you specified did not match what we received.")
+		}
 	}
 	return nil
+}
+
+// decodeXML decodes the XML document of r into v within lim. v's XMLName
+// names the root element the document must have.
+func decodeXML(r io.Reader, root string, v any, lim bounded.Limits) error {
+	err := bounded.DecodeXML(r, v, lim)
+	if errors.Is(err, bounded.ErrEmpty) {
+		return fmt.Errorf("%w: the request body is empty, a %s document is required", errMalformedXML, root)
+	}
+	if errors.Is(err, bounded.ErrMalformed) {
+		return fmt.Errorf("%w: %s: %w", errMalformedXML, root, err)
+	}
+	return err
 }
 
 type completeMultipartXML struct {
@@ -89,9 +158,9 @@ type completeMultipartXML struct {
 }
 
 // parseCompleteMultipart parses a CompleteMultipartUpload body.
-func parseCompleteMultipart(data []byte) ([]object.CompletePart, error) {
+func parseCompleteMultipart(r io.Reader) ([]object.CompletePart, error) {
 	var c completeMultipartXML
-	if err := decodeXML(data, "CompleteMultipartUpload", &c, func() string { return c.XMLName.Local }); err != nil {
+	if err := decodeXML(r, "CompleteMultipartUpload", &c, completeLimits); err != nil {
 		return nil, err
 	}
 	if len(c.Parts) == 0 {
@@ -144,9 +213,9 @@ type deleteEntry struct {
 }
 
 // parseDelete parses a DeleteObjects body.
-func parseDelete(data []byte) (quiet bool, entries []deleteEntry, err error) {
+func parseDelete(r io.Reader) (quiet bool, entries []deleteEntry, err error) {
 	var d deleteXML
-	if err := decodeXML(data, "Delete", &d, func() string { return d.XMLName.Local }); err != nil {
+	if err := decodeXML(r, "Delete", &d, deleteLimits); err != nil {
 		return false, nil, err
 	}
 	switch strings.TrimSpace(d.Quiet) {
@@ -179,9 +248,9 @@ type versioningXML struct {
 }
 
 // parseVersioning parses a PutBucketVersioning body.
-func parseVersioning(data []byte) (meta.Versioning, error) {
+func parseVersioning(r io.Reader) (meta.Versioning, error) {
 	var v versioningXML
-	if err := decodeXML(data, "VersioningConfiguration", &v, func() string { return v.XMLName.Local }); err != nil {
+	if err := decodeXML(r, "VersioningConfiguration", &v, smallLimits); err != nil {
 		return "", err
 	}
 	switch strings.TrimSpace(v.MfaDelete) {
@@ -212,9 +281,9 @@ type taggingXML struct {
 }
 
 // parseTagging parses a PutObjectTagging body.
-func parseTagging(data []byte) (map[string]string, error) {
+func parseTagging(r io.Reader) (map[string]string, error) {
 	var t taggingXML
-	if err := decodeXML(data, "Tagging", &t, func() string { return t.XMLName.Local }); err != nil {
+	if err := decodeXML(r, "Tagging", &t, taggingLimits); err != nil {
 		return nil, err
 	}
 	tags := make(map[string]string, len(t.TagSet.Tags))
@@ -259,12 +328,15 @@ type createBucketXML struct {
 }
 
 // parseCreateBucket parses an optional CreateBucketConfiguration body.
-func parseCreateBucket(data []byte) (string, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return "", nil
-	}
+func parseCreateBucket(r io.Reader) (string, error) {
 	var c createBucketXML
-	if err := decodeXML(data, "CreateBucketConfiguration", &c, func() string { return c.XMLName.Local }); err != nil {
+	err := bounded.DecodeXML(r, &c, smallLimits)
+	switch {
+	case errors.Is(err, bounded.ErrEmpty):
+		return "", nil // the configuration is optional
+	case errors.Is(err, bounded.ErrMalformed):
+		return "", fmt.Errorf("%w: CreateBucketConfiguration: %w", errMalformedXML, err)
+	case err != nil:
 		return "", err
 	}
 	return strings.TrimSpace(c.LocationConstraint), nil

@@ -1,12 +1,14 @@
 package s3api
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"sos/internal/meta"
+	"sos/internal/object"
 	"sos/internal/s3err"
 )
 
@@ -27,7 +29,7 @@ func isCleanError(t *testing.T, err error) {
 }
 
 func TestParseComplete(t *testing.T) {
-	parts, err := parseCompleteMultipart([]byte(seedComplete))
+	parts, err := parseCompleteMultipart(strings.NewReader(seedComplete))
 	if err != nil || len(parts) != 2 || parts[1].Number != 2 || parts[0].ETag != `"a54357aff0632cce46d942af68356b38"` {
 		t.Fatalf("%v %+v", err, parts)
 	}
@@ -37,7 +39,7 @@ func TestParseComplete(t *testing.T) {
 		"<CompleteMultipartUpload><Part><PartNumber>10001</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>",
 		"<CompleteMultipartUpload><Part><PartNumber>x</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>",
 		"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>"} {
-		_, err := parseCompleteMultipart([]byte(bad))
+		_, err := parseCompleteMultipart(strings.NewReader(bad))
 		if !errors.Is(err, errMalformedXML) {
 			t.Errorf("%q: %v", bad, err)
 		}
@@ -45,7 +47,7 @@ func TestParseComplete(t *testing.T) {
 }
 
 func TestParseDelete(t *testing.T) {
-	quiet, entries, err := parseDelete([]byte(seedDelete))
+	quiet, entries, err := parseDelete(strings.NewReader(seedDelete))
 	if err != nil || !quiet || len(entries) != 2 || entries[1].VersionID != "0000000000001-ch-dk-2" || entries[1].Key != "b/c" {
 		t.Fatalf("%v %v %+v", err, quiet, entries)
 	}
@@ -55,40 +57,40 @@ func TestParseDelete(t *testing.T) {
 		fmt.Fprintf(&b, "<Object><Key>k%d</Key></Object>", i)
 	}
 	b.WriteString("</Delete>")
-	_, _, err = parseDelete([]byte(b.String()))
+	_, _, err = parseDelete(strings.NewReader(b.String()))
 	if se, _ := toS3Error(err); se.Code != s3err.MalformedXML || !strings.Contains(se.Message, "at most 1000") {
 		t.Fatalf("1001 keys: %v", err)
 	}
 	for _, bad := range []string{"<Delete><Object></Object></Delete>", "<Delete></Delete>", "<Delete><Quiet>maybe</Quiet><Object><Key>a</Key></Object></Delete>", "<Delete><Object><Key>a</Key>"} {
-		if _, _, err := parseDelete([]byte(bad)); !errors.Is(err, errMalformedXML) {
+		if _, _, err := parseDelete(strings.NewReader(bad)); !errors.Is(err, errMalformedXML) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
 }
 
 func TestParseVersioning(t *testing.T) {
-	v, err := parseVersioning([]byte(seedVersioning))
+	v, err := parseVersioning(strings.NewReader(seedVersioning))
 	if err != nil || v != meta.Enabled {
 		t.Fatal(v, err)
 	}
-	v, err = parseVersioning([]byte(`<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>`))
+	v, err = parseVersioning(strings.NewReader(`<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>`))
 	if err != nil || v != meta.Suspended {
 		t.Fatal(v, err)
 	}
 	for _, bad := range []string{"<VersioningConfiguration><Status>On</Status></VersioningConfiguration>", "<VersioningConfiguration/>", "nope"} {
-		if _, err := parseVersioning([]byte(bad)); !errors.Is(err, errMalformedXML) {
+		if _, err := parseVersioning(strings.NewReader(bad)); !errors.Is(err, errMalformedXML) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
 }
 
 func TestParseTagging(t *testing.T) {
-	tags, err := parseTagging([]byte(seedTagging))
+	tags, err := parseTagging(strings.NewReader(seedTagging))
 	if err != nil || tags["project"] != "sos" || len(tags) != 2 {
 		t.Fatal(tags, err)
 	}
 	dup := `<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>a</Key><Value>2</Value></Tag></TagSet></Tagging>`
-	if _, err := parseTagging([]byte(dup)); !errors.Is(err, s3err.New(s3err.InvalidTag, "")) {
+	if _, err := parseTagging(strings.NewReader(dup)); !errors.Is(err, s3err.New(s3err.InvalidTag, "")) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
@@ -97,10 +99,10 @@ func TestParseTagging(t *testing.T) {
 		fmt.Fprintf(&b, "<Tag><Key>k%d</Key><Value>v</Value></Tag>", i)
 	}
 	b.WriteString("</TagSet></Tagging>")
-	if _, err := parseTagging([]byte(b.String())); !errors.Is(err, s3err.New(s3err.InvalidTag, "")) {
+	if _, err := parseTagging(strings.NewReader(b.String())); !errors.Is(err, s3err.New(s3err.InvalidTag, "")) {
 		t.Fatal(err)
 	}
-	if _, err := parseTagging([]byte("<Tagging><TagSet><Tag><Key>" + strings.Repeat("k", 129) + "</Key></Tag></TagSet></Tagging>")); !errors.Is(err, s3err.New(s3err.InvalidTag, "")) {
+	if _, err := parseTagging(strings.NewReader("<Tagging><TagSet><Tag><Key>" + strings.Repeat("k", 129) + "</Key></Tag></TagSet></Tagging>")); !errors.Is(err, s3err.New(s3err.InvalidTag, "")) {
 		t.Fatal(err)
 	}
 }
@@ -155,11 +157,16 @@ func TestBucketNames(t *testing.T) {
 func FuzzParseCompleteMultipart(f *testing.F) {
 	f.Add([]byte(seedComplete))
 	f.Add([]byte("<CompleteMultipartUpload><Part><PartNumber>99999999999999999999</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>"))
+	f.Add([]byte("<CompleteMultipartUpload>" + strings.Repeat("<Part>", 40)))
+	f.Add([]byte("<CompleteMultipartUpload><Part a='1' b='2'><ETag>1</ETag><PartNumber>1</PartNumber></Part></CompleteMultipartUpload><!-- -->"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		parts, err := parseCompleteMultipart(data)
+		parts, err := parseCompleteMultipart(bytes.NewReader(data))
 		if err != nil {
 			isCleanError(t, err)
 			return
+		}
+		if int64(len(data)) > completeLimits.Bytes || len(parts) > object.MaxPartNumber {
+			t.Fatalf("accepted %d bytes, %d parts", len(data), len(parts))
 		}
 		for _, p := range parts {
 			if p.Number < 1 || p.Number > 10000 || p.ETag == "" {
@@ -172,8 +179,9 @@ func FuzzParseCompleteMultipart(f *testing.F) {
 func FuzzParseDelete(f *testing.F) {
 	f.Add([]byte(seedDelete))
 	f.Add([]byte("<Delete><Object><Key>../../etc/passwd</Key></Object></Delete>"))
+	f.Add([]byte("<Delete><Object><Key><a><b><c>k</c></b></a></Key></Object></Delete>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, entries, err := parseDelete(data)
+		_, entries, err := parseDelete(bytes.NewReader(data))
 		if err != nil {
 			isCleanError(t, err)
 			return
@@ -188,7 +196,7 @@ func FuzzParseVersioning(f *testing.F) {
 	f.Add([]byte(seedVersioning))
 	f.Add([]byte("<VersioningConfiguration><Status>Suspended</Status><MfaDelete>Enabled</MfaDelete></VersioningConfiguration>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := parseVersioning(data)
+		v, err := parseVersioning(bytes.NewReader(data))
 		if err != nil {
 			isCleanError(t, err)
 			return
@@ -203,7 +211,7 @@ func FuzzParseTagging(f *testing.F) {
 	f.Add([]byte(seedTagging))
 	f.Add([]byte("<Tagging><TagSet><Tag><Key>\xff</Key><Value>v</Value></Tag></TagSet></Tagging>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tags, err := parseTagging(data)
+		tags, err := parseTagging(bytes.NewReader(data))
 		if err != nil {
 			isCleanError(t, err)
 			return
