@@ -144,6 +144,9 @@ type Version struct {
 	BlobID string
 	// Parts lists, in order, where the data of a completed multipart object
 	// lives (Inline and BlobID are then unset); nil for single-part objects.
+	// For a multipart object they are its parts (PartsCount is len(Parts));
+	// a replica of a large single-part object keeps its data in the pieces
+	// replication sent it in, with PartsCount 0: it has one part.
 	Parts []PartRef
 	// ReplicationStatus is the aggregate status (Repl* constants).
 	ReplicationStatus string
@@ -170,10 +173,14 @@ type Upload struct {
 	// ReplicaVersionID, ReplicaLastModified and ReplicaETag are set when
 	// replication creates the upload: the completed object takes this
 	// identity (source version ID, last-modified time and ETag) and is
-	// marked REPLICA.
+	// marked REPLICA. ReplicaPartsCount is the source's PartsCount: a
+	// multipart source is replicated part for part (the completion must
+	// list that many parts), a single-part one (0) in pieces that are not
+	// parts of the replica.
 	ReplicaVersionID    string
 	ReplicaLastModified time.Time
 	ReplicaETag         string
+	ReplicaPartsCount   int
 }
 
 // Part is one uploaded part of a multipart upload.

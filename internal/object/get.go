@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -109,7 +110,7 @@ func (s *Service) get(ctx context.Context, in GetInput, withBody bool) (GetOutpu
 				return out, err
 			}
 			out.Ranged = true
-		case in.PartNumber > 0 && v.Parts != nil:
+		case in.PartNumber > 0 && v.PartsCount > 0 && len(v.Parts) == v.PartsCount:
 			if in.PartNumber > len(v.Parts) {
 				return out, fmt.Errorf("%w: the object has %d parts", ErrInvalidRange, len(v.Parts))
 			}
@@ -229,6 +230,36 @@ func (m *multiReadCloser) Close() error {
 	return first
 }
 
+// piecesReader reads sections of several blobs as one stream, and also at
+// any offset (io.ReaderAt), so that replication sends the parts of a
+// multipart version without a copy in memory.
+type piecesReader struct {
+	multiReadCloser
+	pieces []*io.SectionReader
+	starts []int64 // where each piece starts in the stream
+	size   int64
+}
+
+// ReadAt implements io.ReaderAt; it does not move the stream's position.
+func (m *piecesReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("object: negative offset")
+	}
+	i := sort.Search(len(m.pieces), func(i int) bool { return m.starts[i]+m.pieces[i].Size() > off })
+	n := 0
+	for ; n < len(p) && i < len(m.pieces); i++ {
+		k, err := m.pieces[i].ReadAt(p[n:], off+int64(n)-m.starts[i])
+		n += k
+		if err != nil && err != io.EOF {
+			return n, err
+		}
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
 // openRange opens length bytes of a version's data from offset first. Every
 // blob involved is opened before it returns, so that a later delete of the
 // version cannot cut the stream short.
@@ -248,8 +279,7 @@ func (s *Service) openRange(ctx context.Context, v meta.Version, first, length i
 		}
 		return &multiReadCloser{Reader: io.NewSectionReader(r, first, length), closers: []io.Closer{r}}, nil
 	case v.Parts != nil:
-		m := &multiReadCloser{}
-		var readers []io.Reader
+		m := &piecesReader{}
 		off := int64(0)
 		for _, p := range v.Parts {
 			pFirst, pLast := off, off+p.Size // [pFirst, pLast)
@@ -265,7 +295,13 @@ func (s *Service) openRange(ctx context.Context, v meta.Version, first, length i
 			m.closers = append(m.closers, r)
 			from := max(first, pFirst) - pFirst
 			to := min(first+length, pLast) - pFirst
-			readers = append(readers, io.NewSectionReader(r, from, to-from))
+			m.starts = append(m.starts, m.size)
+			m.pieces = append(m.pieces, io.NewSectionReader(r, from, to-from))
+			m.size += to - from
+		}
+		readers := make([]io.Reader, len(m.pieces))
+		for i, p := range m.pieces {
+			readers[i] = p
 		}
 		m.Reader = io.MultiReader(readers...)
 		return m, nil

@@ -63,7 +63,11 @@ func (s *Service) CreateUpload(ctx context.Context, in CreateUploadInput) (strin
 		if r.VersionID == "" || checkVersionID(r.VersionID) != nil {
 			return "", fmt.Errorf("%w: invalid replica version ID %q", ErrInvalidArgument, r.VersionID)
 		}
+		if r.PartsCount < 0 || r.PartsCount > MaxPartNumber {
+			return "", fmt.Errorf("%w: a replica has 0 to %d parts, not %d", ErrInvalidArgument, MaxPartNumber, r.PartsCount)
+		}
 		u.ReplicaVersionID, u.ReplicaLastModified, u.ReplicaETag = r.VersionID, r.LastModified.UTC(), r.ETag
+		u.ReplicaPartsCount = r.PartsCount
 	}
 	err := s.update(ctx, func(tx meta.Tx) error {
 		b, err := bucketOf(ctx, tx, in.Bucket)
@@ -155,7 +159,10 @@ func (s *Service) UploadPart(ctx context.Context, in UploadPartInput) (PartInfo,
 // (ErrInvalidPart), every part but the last at least MinPartSize
 // (ErrEntityTooSmall). The ETag is the MD5 of the parts' binary MD5s and
 // "-N". The version keeps the parts' blobs as its manifest; parts not
-// listed are deleted.
+// listed are deleted. A replica upload of a multipart source must list the
+// source's parts (ErrInvalidPart otherwise: as many, making its ETag); one
+// of a single-part source makes a version of one part whatever pieces it
+// was sent in.
 func (s *Service) CompleteUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart) (ObjectInfo, error) {
 	if err := checkKey(key); err != nil {
 		return ObjectInfo{}, err
@@ -218,7 +225,14 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, uploadID stri
 		nv.etag = fmt.Sprintf("%x-%d", h.Sum(nil), len(parts))
 		nv.attrs, nv.tags = u.Attrs, u.Tags
 		if u.ReplicaVersionID != "" {
-			nv.replica = &ReplicaInfo{VersionID: u.ReplicaVersionID, LastModified: u.ReplicaLastModified, ETag: u.ReplicaETag}
+			if err := checkReplicaLayout(u, nv); err != nil {
+				return nil, err
+			}
+			// A single-part source's replica keeps the pieces it was sent
+			// in as its data, but has one part, as the source.
+			nv.partsCount = u.ReplicaPartsCount
+			nv.replica = &ReplicaInfo{VersionID: u.ReplicaVersionID, LastModified: u.ReplicaLastModified, ETag: u.ReplicaETag,
+				PartsCount: u.ReplicaPartsCount}
 		}
 		return unused, tx.DeleteUpload(ctx, bucket, uploadID)
 	}
@@ -227,6 +241,23 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, uploadID stri
 		return ObjectInfo{}, err
 	}
 	return info(v, true, b.Versioning != meta.Unversioned), nil
+}
+
+// checkReplicaLayout checks that the completion of a replica upload of a
+// multipart source lists the source's parts: as many, and making the
+// source's ETag (the MD5 of the parts' MD5s), so that part reads answer the
+// same on both sides.
+func checkReplicaLayout(u meta.Upload, nv *newVersion) error {
+	if u.ReplicaPartsCount == 0 {
+		return nil
+	}
+	if len(nv.parts) != u.ReplicaPartsCount {
+		return fmt.Errorf("%w: the replica's source has %d parts, the completion lists %d", ErrInvalidPart, u.ReplicaPartsCount, len(nv.parts))
+	}
+	if u.ReplicaETag != "" && u.ReplicaETag != nv.etag {
+		return fmt.Errorf("%w: the replica's parts make the ETag %s, its source's is %s (the parts differ from the source's)", ErrInvalidPart, nv.etag, u.ReplicaETag)
+	}
+	return nil
 }
 
 // AbortUpload removes an upload and its parts' data.

@@ -95,9 +95,6 @@ func (s *Service) commitVersion(ctx context.Context, nv newVersion) (meta.Versio
 			if r.ETag != "" {
 				v.ETag = r.ETag
 			}
-			if r.PartsCount > 0 {
-				v.PartsCount = r.PartsCount
-			}
 			v.ReplicationStatus = meta.ReplReplica
 			latest, err := tx.Version(ctx, nv.bucket, nv.key, "")
 			switch {
@@ -181,6 +178,10 @@ func (s *Service) PutObject(ctx context.Context, in PutInput) (ObjectInfo, error
 	}
 	if in.Replica != nil && in.Replica.VersionID == "" {
 		return ObjectInfo{}, fmt.Errorf("%w: a replica needs its source version ID", ErrInvalidArgument)
+	}
+	if in.Replica != nil && in.Replica.PartsCount != 0 {
+		return ObjectInfo{}, fmt.Errorf("%w: a replica of a multipart object (%d parts) is written as a multipart upload of its source's parts, not with one PUT, so that its part boundaries are the source's",
+			ErrInvalidArgument, in.Replica.PartsCount)
 	}
 	// The commit reads the bucket under the key lock. Before a body that
 	// may become a blob is read, a missing bucket fails early; a small body

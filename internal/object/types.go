@@ -48,7 +48,11 @@ type ReplicaInfo struct {
 	VersionID    string
 	LastModified time.Time
 	ETag         string
-	PartsCount   int
+	// PartsCount is the source's: 0 for a single-part source (the only
+	// value a PutObject takes); on a CreateUpload of a multipart source,
+	// the number of parts its completion must list (see
+	// CompleteUpload).
+	PartsCount int
 }
 
 // PutInput is a PutObject.

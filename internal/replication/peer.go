@@ -82,10 +82,19 @@ func sessionOf(c iam.TempCredentials) s3client.Credentials {
 	return s3client.Credentials{AccessKey: c.AccessKey, Secret: c.Secret, SessionToken: c.SessionToken, Expires: c.Expiration}
 }
 
-// replicaOf is version v as a replica write to bucket carries it.
+// replicaOf is version v as a replica write to bucket carries it: a
+// multipart version with its part sizes.
 func replicaOf(bucket string, v *meta.Version) s3client.Replica {
+	var sizes []int64
+	if v.PartsCount > 0 && len(v.Parts) == v.PartsCount {
+		sizes = make([]int64, len(v.Parts))
+		for i, p := range v.Parts {
+			sizes[i] = p.Size
+		}
+	}
 	return s3client.Replica{
-		Bucket: bucket, Key: v.Key,
+		PartSizes: sizes,
+		Bucket:    bucket, Key: v.Key,
 		VersionID: v.VersionID, LastModified: v.LastModified, DeleteMarker: v.IsDeleteMarker,
 		ETag: v.ETag, PartsCount: v.PartsCount, Size: v.Size,
 		ContentType: v.Attrs.ContentType, CacheControl: v.Attrs.CacheControl,

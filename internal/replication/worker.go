@@ -261,7 +261,8 @@ func (r *Replicator) replicate(ctx context.Context, e *meta.OutboxEntry) (int64,
 	}
 	defer body.Close()
 	rep = replicaOf(e.DestBucket, &ov)
-	if ov.Size > r.opts.MultipartThreshold {
+	if len(rep.PartSizes) > 0 || ov.Size > r.opts.MultipartThreshold {
+		// A multipart version goes in its own parts, whatever its size.
 		return ov.Size, pc.PutMultipart(ctx, session, rep, body, r.opts.PartSize)
 	}
 	return ov.Size, pc.Put(ctx, session, rep, body)

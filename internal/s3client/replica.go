@@ -38,7 +38,11 @@ type Replica struct {
 	DeleteMarker bool
 	ETag         string
 	PartsCount   int
-	Size         int64
+	// PartSizes are the sizes of a multipart source's parts, in order
+	// (PartsCount of them): PutMultipart sends the replica in the same
+	// parts, so that it has the source's part boundaries.
+	PartSizes []int64
+	Size      int64
 	// Content headers and user metadata, as stored at the source.
 	ContentType, CacheControl, ContentDisposition, ContentEncoding, ContentLanguage, Expires string
 
@@ -127,12 +131,14 @@ func (p *Replicas) PutTags(ctx context.Context, creds Credentials, r Replica) er
 	return wrapCall(err, "PutObjectTagging", r.Bucket, r.Key)
 }
 
-// PutMultipart writes a replica of an object as a multipart upload of
-// partSize parts (larger when the object needs more than 10,000), aborting
-// the upload when a step fails. body holds r.Size bytes.
+// PutMultipart writes a replica of an object as a multipart upload, in the
+// source's parts when r.PartSizes lists them, otherwise in partSize parts
+// (larger when the object needs more than 10,000), aborting the upload
+// when a step fails. body holds r.Size bytes.
 func (p *Replicas) PutMultipart(ctx context.Context, creds Credentials, r Replica, body io.Reader, partSize int64) error {
-	if min := (r.Size + 9999) / 10000; partSize < min {
-		partSize = min
+	sizes, err := partLayout(r, partSize)
+	if err != nil {
+		return err
 	}
 	call := signWith(creds)
 	cctx, cancel := context.WithTimeout(ctx, p.timeout)
@@ -156,14 +162,15 @@ func (p *Replicas) PutMultipart(ctx context.Context, creds Credentials, r Replic
 	ra, isRA := body.(io.ReaderAt)
 	var buf []byte
 	var parts []types.CompletedPart
-	for off, n := int64(0), int32(1); off < r.Size; off, n = off+partSize, n+1 {
-		ln := min(partSize, r.Size-off)
+	off := int64(0)
+	for i, ln := range sizes {
+		n := int32(i + 1)
 		var rd io.ReadSeeker
 		if isRA {
 			rd = io.NewSectionReader(ra, off, ln)
 		} else {
-			if buf == nil {
-				buf = make([]byte, partSize)
+			if int64(len(buf)) < ln {
+				buf = make([]byte, ln)
 			}
 			if _, err := io.ReadFull(body, buf[:ln]); err != nil {
 				abort()
@@ -182,6 +189,7 @@ func (p *Replicas) PutMultipart(ctx context.Context, creds Credentials, r Replic
 			return wrapCall(err, fmt.Sprintf("UploadPart %d", n), r.Bucket, r.Key)
 		}
 		parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(n)})
+		off += ln
 	}
 	cctx, cancel = context.WithTimeout(ctx, p.timeout)
 	defer cancel()
@@ -194,6 +202,31 @@ func (p *Replicas) PutMultipart(ctx context.Context, creds Credentials, r Replic
 		return wrapCall(err, "CompleteMultipartUpload", r.Bucket, r.Key)
 	}
 	return nil
+}
+
+// partLayout is the part sizes of a multipart replica write: the source's
+// parts (which must add up to r.Size), or r.Size cut into partSize parts,
+// larger when that would make more than 10,000.
+func partLayout(r Replica, partSize int64) ([]int64, error) {
+	if len(r.PartSizes) > 0 {
+		var total int64
+		for _, s := range r.PartSizes {
+			total += s
+		}
+		if total != r.Size || r.PartsCount != len(r.PartSizes) {
+			return nil, fmt.Errorf("replica of %s/%s: %d parts of %d bytes in all for an object of %d bytes in %d parts",
+				r.Bucket, r.Key, len(r.PartSizes), total, r.Size, r.PartsCount)
+		}
+		return r.PartSizes, nil
+	}
+	if min := (r.Size + 9999) / 10000; partSize < min {
+		partSize = min
+	}
+	var sizes []int64
+	for off := int64(0); off < r.Size; off += partSize {
+		sizes = append(sizes, min(partSize, r.Size-off))
+	}
+	return sizes, nil
 }
 
 // signWith signs a call with creds.

@@ -246,7 +246,7 @@ func sampleUpload(bucket, key, id string, at time.Time) meta.Upload {
 	return meta.Upload{Bucket: bucket, Key: key, UploadID: id, Initiated: at,
 		Attrs: meta.Attrs{ContentType: "application/octet-stream", UserMeta: map[string]string{"a": "b"}},
 		Tags:  map[string]string{"t": "1"}, ChecksumAlgorithm: "CRC32C",
-		ReplicaVersionID: "0123456789abcdef", ReplicaLastModified: at.Add(-time.Hour), ReplicaETag: "abc-2"}
+		ReplicaVersionID: "0123456789abcdef", ReplicaLastModified: at.Add(-time.Hour), ReplicaETag: "abc-2", ReplicaPartsCount: 2}
 }
 
 func samplePart(bucket, uploadID string, n int, inline []byte) meta.Part {

@@ -413,6 +413,7 @@ func encodeUpload(u *meta.Upload) []byte {
 	e.str(u.ReplicaVersionID)
 	e.time(u.ReplicaLastModified)
 	e.str(u.ReplicaETag)
+	e.varint(int64(u.ReplicaPartsCount))
 	return e.b
 }
 
@@ -421,6 +422,10 @@ func decodeUpload(bucket, uploadID string, b []byte) (meta.Upload, error) {
 	d.header()
 	u := meta.Upload{Bucket: bucket, UploadID: uploadID, Key: d.str(), Initiated: d.time(), Attrs: d.attrs(), Tags: d.strMap(), ChecksumAlgorithm: d.str(),
 		ReplicaVersionID: d.str(), ReplicaLastModified: d.time(), ReplicaETag: d.str()}
+	if d.err == nil && len(d.s) > 0 {
+		// Absent from uploads stored before it was added.
+		u.ReplicaPartsCount = int(d.varint())
+	}
 	return u, d.done()
 }
 

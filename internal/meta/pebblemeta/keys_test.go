@@ -3,6 +3,7 @@ package pebblemeta
 import (
 	"bytes"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +112,26 @@ func TestDecodeTruncated(t *testing.T) {
 	var out meta.Version
 	if _, err := decodeVersion(&out, append(enc, 0)); err == nil {
 		t.Fatal("record with trailing byte decoded")
+	}
+}
+
+func TestDecodeUploadWithoutReplicaPartsCount(t *testing.T) {
+	u := meta.Upload{Bucket: "b", Key: "k", UploadID: "u", Initiated: time.Unix(5, 0).UTC(),
+		ReplicaVersionID: "v1", ReplicaLastModified: time.Unix(3, 0).UTC(), ReplicaETag: "abc-3", ReplicaPartsCount: 3}
+	enc := encodeUpload(&u)
+	got, err := decodeUpload("b", "u", enc)
+	if err != nil || !reflect.DeepEqual(got, u) {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	// An upload stored before ReplicaPartsCount existed ends after the
+	// ETag: it reads as 0.
+	old := enc[:len(enc)-1]
+	got, err = decodeUpload("b", "u", old)
+	u.ReplicaPartsCount = 0
+	if err != nil || !reflect.DeepEqual(got, u) {
+		t.Fatalf("older record: %+v %v", got, err)
+	}
+	if _, err := decodeUpload("b", "u", append(enc, 0)); err == nil {
+		t.Fatal("record with a trailing byte decoded")
 	}
 }
