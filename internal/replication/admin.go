@@ -34,62 +34,32 @@ const MaxReportedFailures = 100
 // fn may write to the store.
 func (r *Replicator) forEachOutbox(ctx context.Context, fn func(e meta.OutboxEntry) error) error {
 	cursor := ""
-	batch := make([]meta.OutboxEntry, 0, r.opts.BatchSize)
-	for {
-		batch = batch[:0]
-		err := r.opts.Meta.ScanOutbox(ctx, cursor, func(e meta.OutboxEntry) error {
-			batch = append(batch, e)
-			if len(batch) >= r.opts.BatchSize {
-				return meta.ErrStop
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if len(batch) == 0 {
-			return nil
-		}
+	scan := func(each func(meta.OutboxEntry) error) error { return r.opts.Meta.ScanOutbox(ctx, cursor, each) }
+	return inBatches(r.opts.BatchSize, scan, func(batch []meta.OutboxEntry) error {
 		for _, e := range batch {
 			cursor = e.ID
 			if err := fn(e); err != nil {
 				return err
 			}
 		}
-	}
+		return nil
+	})
 }
 
 // forEachVersion calls fn for every version of bucket (without data),
 // reading in batches so that fn may write to the store.
 func (r *Replicator) forEachVersion(ctx context.Context, bucket string, fn func(v meta.Version) error) error {
 	opts := meta.ScanOptions{Bucket: bucket}
-	batch := make([]meta.Version, 0, r.opts.BatchSize)
-	for {
-		batch = batch[:0]
-		err := r.opts.Meta.ScanVersions(ctx, opts, func(v meta.Version) error {
-			batch = append(batch, v)
-			if len(batch) >= r.opts.BatchSize {
-				return meta.ErrStop
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if len(batch) == 0 {
-			return nil
-		}
+	scan := func(each func(meta.Version) error) error { return r.opts.Meta.ScanVersions(ctx, opts, each) }
+	return inBatches(r.opts.BatchSize, scan, func(batch []meta.Version) error {
 		for _, v := range batch {
+			opts.StartKey, opts.AfterStamp = v.Key, v.Stamp
 			if err := fn(v); err != nil {
 				return err
 			}
 		}
-		last := batch[len(batch)-1]
-		if len(batch) < r.opts.BatchSize {
-			return nil
-		}
-		opts.StartKey, opts.AfterStamp = last.Key, last.Stamp
-	}
+		return nil
+	})
 }
 
 func (r *Replicator) bucketConfig(ctx context.Context, bucket string) (*replconfig.Config, error) {

@@ -425,22 +425,8 @@ func (r *Replicator) dispatch(ctx context.Context, work chan<- meta.OutboxEntry)
 // scan reads the outbox from p.cursor in batches and hands due entries to
 // the workers. done reports that the end of the outbox was reached.
 func (r *Replicator) scan(ctx context.Context, p *pass, work chan<- meta.OutboxEntry) (done bool, err error) {
-	batch := make([]meta.OutboxEntry, 0, r.opts.BatchSize)
-	for {
-		batch = batch[:0]
-		err := r.opts.Meta.ScanOutbox(ctx, p.cursor, func(e meta.OutboxEntry) error {
-			batch = append(batch, e)
-			if len(batch) >= r.opts.BatchSize {
-				return meta.ErrStop
-			}
-			return nil
-		})
-		if err != nil {
-			return false, err
-		}
-		if len(batch) == 0 {
-			return true, nil
-		}
+	read := func(each func(meta.OutboxEntry) error) error { return r.opts.Meta.ScanOutbox(ctx, p.cursor, each) }
+	err = inBatches(r.opts.BatchSize, read, func(batch []meta.OutboxEntry) error {
 		for i := range batch {
 			e := batch[i]
 			after := p.cursor
@@ -453,13 +439,12 @@ func (r *Replicator) scan(ctx context.Context, p *pass, work chan<- meta.OutboxE
 				continue
 			}
 			if err := r.send(ctx, work, e); err != nil {
-				return false, err
+				return err
 			}
 		}
-		if err := r.resumeKeys(ctx, p, work); err != nil {
-			return false, err
-		}
-	}
+		return r.resumeKeys(ctx, p, work)
+	})
+	return err == nil, err
 }
 
 func (r *Replicator) send(ctx context.Context, work chan<- meta.OutboxEntry, e meta.OutboxEntry) error {
