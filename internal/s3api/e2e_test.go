@@ -85,6 +85,7 @@ type env struct {
 	s3      *s3.Client
 	domain  string
 	logger  *slog.Logger
+	objects *object.Service
 }
 
 func mustPolicy(t *testing.T, doc string) *iam.Policy {
@@ -133,7 +134,7 @@ func newZoneEnv(t *testing.T, zone string, withRepl bool) *env {
 		},
 		Keys: []iam.APIKey{{Key: readerKey, Name: "reader", Secret: readerSec, RoleID: readerRole}},
 	})
-	e := &env{t: t, zone: zone, authz: authz, tempKey: tempKey, logger: logger}
+	e := &env{t: t, zone: zone, authz: authz, tempKey: tempKey, logger: logger, objects: svc}
 	opts := s3api.Options{
 		Zone: zone, Objects: svc, Auth: authz,
 		Locator: locator{"elsewhere": {"at-vie-1", "http://127.0.0.1:9002"}},

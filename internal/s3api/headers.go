@@ -118,7 +118,7 @@ func contentMD5(r *http.Request) ([]byte, error) {
 // (object.ErrMetadataTooLarge).
 func attrsFromHeaders(h http.Header) meta.Attrs {
 	a := meta.Attrs{
-		ContentType:        h.Get("Content-Type"),
+		ContentType:        contentTypeOf(h),
 		CacheControl:       h.Get("Cache-Control"),
 		ContentDisposition: h.Get("Content-Disposition"),
 		ContentEncoding:    stripAWSChunked(h.Get("Content-Encoding")),
@@ -138,6 +138,17 @@ func attrsFromHeaders(h http.Header) meta.Attrs {
 		a.UserMeta[m] = v
 	}
 	return a
+}
+
+// defaultContentType is what an object written without a Content-Type is
+// stored (and so served, and replicated) with, as S3 does.
+const defaultContentType = "binary/octet-stream"
+
+func contentTypeOf(h http.Header) string {
+	if ct := h.Get("Content-Type"); ct != "" {
+		return ct
+	}
+	return defaultContentType
 }
 
 // stripAWSChunked removes the aws-chunked token from Content-Encoding: it

@@ -111,10 +111,12 @@ func (h *Handler) listObjectsV2(req *request) error {
 		return err
 	}
 	in := object.ListInput{Bucket: req.bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), StartAfter: q.Get("start-after"), MaxKeys: maxKeys}
+	// An empty continuation-token= is no token, as S3 takes it (exo sends
+	// one on its first page).
 	token := q.Get("continuation-token")
-	if q.Has("continuation-token") {
+	if token != "" {
 		m, err := base64.RawURLEncoding.DecodeString(token)
-		if err != nil || token == "" {
+		if err != nil {
 			return s3err.New(s3err.InvalidArgument, "The continuation token provided is incorrect.")
 		}
 		in.StartAfter = string(m)

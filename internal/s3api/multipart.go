@@ -126,7 +126,7 @@ func (h *Handler) completeUpload(req *request) error {
 	if err != nil {
 		return err
 	}
-	setVersionHeader(req.w.Header(), info.VersionID)
+	setNewVersionHeader(req.w.Header(), info.VersionID)
 	return writeXML(req.w, completeMultipartUploadResult{
 		NS: s3NS, Location: "/" + req.bucket + "/" + req.key, Bucket: req.bucket, Key: req.key, ETag: quoteETag(info.ETag),
 	})

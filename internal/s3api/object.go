@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"sos/internal/iam"
+	"sos/internal/meta"
 	"sos/internal/object"
 	"sos/internal/s3err"
 )
@@ -79,7 +80,7 @@ func (h *Handler) putObject(req *request) error {
 	} else {
 		w.Set("X-Amz-Delete-Marker", "true")
 	}
-	setVersionHeader(w, info.VersionID)
+	setNewVersionHeader(w, info.VersionID)
 	setChecksumHeaders(w, info.Checksums)
 	req.w.WriteHeader(http.StatusOK)
 	return nil
@@ -88,6 +89,15 @@ func (h *Handler) putObject(req *request) error {
 func setVersionHeader(w http.Header, v string) {
 	if v != "" {
 		w.Set("X-Amz-Version-Id", v)
+	}
+}
+
+// setNewVersionHeader is setVersionHeader for the answer of a write that
+// made a version (PUT, copy, complete): S3 says nothing of a null version
+// written while versioning is suspended.
+func setNewVersionHeader(w http.Header, v string) {
+	if v != meta.NullVersionID {
+		setVersionHeader(w, v)
 	}
 }
 
@@ -137,7 +147,7 @@ func objectHeaders(w http.Header, info object.ObjectInfo) {
 	w.Set("Accept-Ranges", "bytes")
 	ct := info.Attrs.ContentType
 	if ct == "" {
-		ct = "binary/octet-stream"
+		ct = defaultContentType // written before it was stored
 	}
 	w.Set("Content-Type", ct)
 	for name, v := range map[string]string{
@@ -152,7 +162,9 @@ func objectHeaders(w http.Header, info object.ObjectInfo) {
 		}
 	}
 	for k, v := range info.Attrs.UserMeta {
-		w.Set("X-Amz-Meta-"+k, v)
+		// As stored (lower case), not canonicalised to X-Amz-Meta-Mykey:
+		// boto3 and awscli hand the name over as it arrives.
+		w["x-amz-meta-"+k] = []string{v}
 	}
 	setVersionHeader(w, info.VersionID)
 	if info.ReplicationStatus != "" {
@@ -371,7 +383,7 @@ func (h *Handler) copyObject(req *request) error {
 		return err
 	}
 	w := req.w.Header()
-	setVersionHeader(w, out.Info.VersionID)
+	setNewVersionHeader(w, out.Info.VersionID)
 	if out.SrcVersionID != "" {
 		w.Set("X-Amz-Copy-Source-Version-Id", out.SrcVersionID)
 	}
