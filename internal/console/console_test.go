@@ -404,3 +404,56 @@ func TestSignInNeedsTheFormsToken(t *testing.T) {
 		t.Fatalf("sign-in with the form's token: %d", resp.StatusCode)
 	}
 }
+
+// TestIAMEscalationRefused: the console applies the same rule as API v2 (the
+// plane's Authorize): a key that may create keys and set policies may not
+// hand out more than its own role allows, and the page says why.
+func TestIAMEscalationRefused(t *testing.T) {
+	plane := openPlane(t)
+	srv := httptest.NewServer(console.New(console.Options{Plane: plane}))
+	defer srv.Close()
+	ctx := context.Background()
+	admin, _, err := plane.CreateRole(ctx, control.RoleSpec{Name: "admin", Editable: true, Policy: mustPolicy(t, `{"default-service-strategy":"allow"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, _, err := plane.CreateRole(ctx, control.RoleSpec{Name: "keymgr", Editable: true, Policy: mustPolicy(t, `{"default-service-strategy":"deny","services":{"iam":{"type":"rules","rules":[
+		{"action":"allow","expression":"operation in ['list-api-keys', 'create-api-key', 'get-iam-role', 'update-iam-role-policy', 'create-iam-role']"}]}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := plane.CreateAPIKey(ctx, "mgr", mgr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, token := signIn(t, srv.URL, k.Key, k.Secret)
+
+	body := post(t, cl, srv.URL+"/iam/keys", url.Values{"csrf": {token}, "name": {"escalated"}, "role": {admin.ID}}, http.StatusForbidden)
+	if !strings.Contains(body, "Your API key "+k.Key+" (role keymgr) may not create-api-key: role admin allows more than role keymgr: default-service-strategy allow lets every iam operation through") {
+		t.Errorf("key for admin: the page does not say why:\n%s", body)
+	}
+	post(t, cl, srv.URL+"/iam/keys", url.Values{"csrf": {token}, "name": {"second"}, "role": {mgr.ID}}, http.StatusSeeOther)
+
+	body = post(t, cl, srv.URL+"/iam/roles/"+mgr.ID+"/policy", url.Values{"csrf": {token}, "policy": {`{"default-service-strategy":"allow"}`}}, http.StatusForbidden)
+	if !strings.Contains(body, "may not update-iam-role-policy: the new policy of role keymgr would allow more than role keymgr") {
+		t.Errorf("all-allowing policy: the page does not say why:\n%s", body)
+	}
+	body = post(t, cl, srv.URL+"/iam/roles/add", url.Values{"csrf": {token}, "name": {"wide"}, "policy": {`{"default-service-strategy":"deny","services":{"sos":{"type":"allow"}}}`}}, http.StatusForbidden)
+	if !strings.Contains(body, "may not create-iam-role: the policy of the new role wide would allow more than role keymgr: services.sos allows every operation") {
+		t.Errorf("wide role: the page does not say why:\n%s", body)
+	}
+	post(t, cl, srv.URL+"/iam/roles/add", url.Values{"csrf": {token}, "name": {"narrow"}, "policy": {`{"default-service-strategy":"deny"}`}}, http.StatusSeeOther)
+
+	keys, err := plane.APIKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range keys {
+		if key.RoleID == admin.ID {
+			t.Errorf("a key of role admin was created: %+v", key)
+		}
+	}
+	if r, err := plane.Role(ctx, mgr.ID); err != nil || !r.Policy.Equal(mgr.Policy) {
+		t.Errorf("role keymgr's policy changed (%v)", err)
+	}
+}

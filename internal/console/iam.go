@@ -12,16 +12,17 @@ import (
 	"sos/internal/iam"
 )
 
-// authorizeIAM decides an IAM operation as API v2 does (control's
-// Authorize, the one rule of both) and words a refusal for the console.
-func (c *console) authorizeIAM(r *http.Request, s *session, op string) error {
-	return c.authorize(r, s, iam.ServiceIAM, op)
+// authorizeIAM decides an IAM operation with its target (a) as API v2 does
+// (the plane's Authorize, the one rule of both) and words a refusal for the
+// console.
+func (c *console) authorizeIAM(r *http.Request, s *session, a control.Access) error {
+	a.Service = iam.ServiceIAM
+	return c.authorize(r, s, a)
 }
 
-func (c *console) authorize(r *http.Request, s *session, service, op string) error {
-	err := c.plane.Authorize(r.Context(), s.principal(), control.Access{
-		Service: service, Operation: op, SourceIP: iam.SourceIP(r), Now: c.now(),
-	})
+func (c *console) authorize(r *http.Request, s *session, a control.Access) error {
+	a.SourceIP, a.Now = iam.SourceIP(r), c.now()
+	err := c.plane.Authorize(r.Context(), s.principal(), a)
 	var de *control.DeniedError
 	switch {
 	case errors.As(err, &de) && de.NoRole:
@@ -32,6 +33,9 @@ func (c *console) authorize(r *http.Request, s *session, service, op string) err
 	}
 	return err
 }
+
+// op is an Access of an IAM operation without a target.
+func op(name string) control.Access { return control.Access{Operation: name} }
 
 type roleRow struct {
 	ID, Name, Description string
@@ -44,7 +48,7 @@ type rolesPage struct {
 }
 
 func (c *console) rolesPage(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := c.authorizeIAM(r, s, "list-iam-roles"); err != nil {
+	if err := c.authorizeIAM(r, s, op("list-iam-roles")); err != nil {
 		return err
 	}
 	roles, err := c.plane.Roles(r.Context())
@@ -91,7 +95,7 @@ const defaultPolicy = `{
 `
 
 func (c *console) addRolePage(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := c.authorizeIAM(r, s, "create-iam-role"); err != nil {
+	if err := c.authorizeIAM(r, s, op("create-iam-role")); err != nil {
 		return err
 	}
 	d := c.data(r, s, "iam", "Add role")
@@ -101,9 +105,6 @@ func (c *console) addRolePage(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (c *console) addRole(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := c.authorizeIAM(r, s, "create-iam-role"); err != nil {
-		return err
-	}
 	f := roleForm{
 		Name:        r.PostForm.Get("name"),
 		Description: r.PostForm.Get("description"),
@@ -122,6 +123,13 @@ func (c *console) addRole(w http.ResponseWriter, r *http.Request, s *session) er
 	}
 	if strings.TrimSpace(f.Name) == "" {
 		f.Errors["name"] = "A role needs a name."
+	}
+	// Authorized with what the form would grant (an invalid or empty policy
+	// grants nothing: it is shown on the form and nothing is created).
+	if err := c.authorizeIAM(r, s, control.Access{
+		Operation: "create-iam-role", RoleName: strings.TrimSpace(f.Name), Policy: pol,
+	}); err != nil {
+		return err
 	}
 	if len(f.Errors) == 0 {
 		role, _, err := c.plane.CreateRole(r.Context(), control.RoleSpec{
@@ -176,7 +184,7 @@ func indentPolicy(p *iam.Policy) string {
 }
 
 func (c *console) rolePage(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := c.authorizeIAM(r, s, "get-iam-role"); err != nil {
+	if err := c.authorizeIAM(r, s, control.Access{Operation: "get-iam-role", RoleID: r.PathValue("id")}); err != nil {
 		return err
 	}
 	role, err := c.plane.Role(r.Context(), r.PathValue("id"))
@@ -198,16 +206,22 @@ func (c *console) rolePage(w http.ResponseWriter, r *http.Request, s *session) e
 }
 
 func (c *console) setRolePolicy(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := c.authorizeIAM(r, s, "update-iam-role-policy"); err != nil {
+	id := r.PathValue("id")
+	text := r.PostForm.Get("policy")
+	pol, perr := iam.ParsePolicy([]byte(text))
+	// An invalid policy is shown on the form; a valid one is authorized
+	// with what it would grant.
+	a := control.Access{Operation: "update-iam-role-policy", RoleID: id}
+	if perr == nil {
+		a.Policy = pol
+	}
+	if err := c.authorizeIAM(r, s, a); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
 	role, err := c.plane.Role(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	text := r.PostForm.Get("policy")
-	pol, perr := iam.ParsePolicy([]byte(text))
 	if perr == nil {
 		_, err = c.plane.SetRolePolicy(r.Context(), id, pol)
 		if err == nil {
@@ -233,10 +247,10 @@ func (c *console) setRolePolicy(w http.ResponseWriter, r *http.Request, s *sessi
 }
 
 func (c *console) deleteRole(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := c.authorizeIAM(r, s, "delete-iam-role"); err != nil {
+	id := r.PathValue("id")
+	if err := c.authorizeIAM(r, s, control.Access{Operation: "delete-iam-role", RoleID: id}); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
 	role, err := c.plane.Role(r.Context(), id)
 	if err != nil {
 		return err
@@ -288,7 +302,7 @@ func (c *console) keysData(r *http.Request, s *session) (keysPage, error) {
 }
 
 func (c *console) keysPage(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := c.authorizeIAM(r, s, "list-api-keys"); err != nil {
+	if err := c.authorizeIAM(r, s, op("list-api-keys")); err != nil {
 		return err
 	}
 	p, err := c.keysData(r, s)
@@ -303,11 +317,11 @@ func (c *console) keysPage(w http.ResponseWriter, r *http.Request, s *session) e
 }
 
 func (c *console) createKey(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := c.authorizeIAM(r, s, "create-api-key"); err != nil {
-		return err
-	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	roleID := r.PostForm.Get("role")
+	if err := c.authorizeIAM(r, s, control.Access{Operation: "create-api-key", RoleID: roleID, KeyName: name}); err != nil {
+		return err
+	}
 	errs := map[string]string{}
 	if name == "" {
 		errs["name"] = "An API key needs a name."
@@ -350,10 +364,10 @@ func (c *console) createKey(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 func (c *console) deleteKey(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := c.authorizeIAM(r, s, "delete-api-key"); err != nil {
+	key := r.PathValue("key")
+	if err := c.authorizeIAM(r, s, control.Access{Operation: "delete-api-key", Key: key}); err != nil {
 		return err
 	}
-	key := r.PathValue("key")
 	if _, err := c.plane.DeleteAPIKey(r.Context(), key); err != nil {
 		var ce *control.Error
 		if errors.As(err, &ce) {

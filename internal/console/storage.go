@@ -44,7 +44,7 @@ type bucketsPage struct {
 // usage listing when the user may read it (as API v2's
 // list-sos-buckets-usage), else from each zone's ListBuckets.
 func (c *console) listBuckets(r *http.Request, s *session) ([]bucketRow, string, error) {
-	if c.authorize(r, s, iam.ServiceSOS, "list-sos-buckets-usage") == nil {
+	if c.authorize(r, s, control.Access{Service: iam.ServiceSOS, Operation: "list-sos-buckets-usage"}) == nil {
 		usage, err := c.plane.Usage(r.Context())
 		if err != nil {
 			return nil, "", err

@@ -16,7 +16,26 @@
 //
 // (*Plane).Authorize is the one authorization decision of API v2 and the web
 // console (both call it; neither evaluates a policy itself): the root key may
-// do anything, an API key what its role's policy allows.
+// do anything, an API key what its role's policy allows, given the IAM
+// operation's CEL parameters (role-id, role-name, key, name).
+//
+// # No escalation
+//
+// An API key may not hand out more than its own role allows, whatever its
+// policy says: Authorize refuses with a *DeniedError (403 in API v2 and the
+// console) that names the operation and both roles:
+//   - create-api-key when the role the key would get exceeds the caller's,
+//   - create-iam-role when the new role's policy exceeds the caller's
+//     (a role can be given to keys later, by someone else),
+//   - update-iam-role-policy when the new policy exceeds the caller's,
+//   - a role permission (create-iam-role, update-iam-role adding one, the
+//     role of a new key) that the caller's role does not have.
+//
+// "Exceeds" is iam's (*Policy).Exceeds on services iam and sos: sound, so a
+// refusal may be cautious (an equivalent policy written differently), and a
+// caller whose role allows a whole service may grant anything for it. What a
+// role may do to roles and keys it does not grant (get, delete, revoke) is
+// left to its policy, through the parameters.
 //
 // # Zone credentials
 //

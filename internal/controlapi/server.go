@@ -70,21 +70,23 @@ func New(plane *control.Plane, opts Options) http.Handler {
 	}
 
 	mux := http.NewServeMux()
-	// API v2. The second argument is the IAM operation the caller's policy must
-	// allow for service "iam" ("" = any valid key).
+	// API v2. v2 routes take the operation the caller's policy must allow
+	// for service "iam" (v2sos: "sos"; "" = any valid key). v2Target routes
+	// act on a role or key named in the path or body: their handler calls
+	// s.authorize with it (as control.Access) before it changes anything.
 	// The zone list is public, as Exoscale's is: clients (and readiness
 	// checks) learn the endpoints before they have a key.
 	mux.Handle("GET /v2/zone", s.public(s.listZones))
-	mux.Handle("POST /v2/iam-role", s.v2("create-iam-role", s.createRole))
+	mux.Handle("POST /v2/iam-role", s.v2Target(s.createRole))
 	mux.Handle("GET /v2/iam-role", s.v2("list-iam-roles", s.listRoles))
-	mux.Handle("GET /v2/iam-role/{id}", s.v2("get-iam-role", s.getRole))
-	mux.Handle("PUT /v2/iam-role/{id}", s.v2Func(s.roleUpdateOp, s.updateRole))
-	mux.Handle("DELETE /v2/iam-role/{id}", s.v2("delete-iam-role", s.deleteRole))
+	mux.Handle("GET /v2/iam-role/{id}", s.v2Target(s.getRole))
+	mux.Handle("PUT /v2/iam-role/{id}", s.v2Target(s.updateRole))
+	mux.Handle("DELETE /v2/iam-role/{id}", s.v2Target(s.deleteRole))
 	mux.Handle("GET /v2/operation/{id}", s.v2("", s.getOperation))
-	mux.Handle("POST /v2/api-key", s.v2("create-api-key", s.createKey))
+	mux.Handle("POST /v2/api-key", s.v2Target(s.createKey))
 	mux.Handle("GET /v2/api-key", s.v2("list-api-keys", s.listKeys))
-	mux.Handle("GET /v2/api-key/{key}", s.v2("get-api-key", s.getKey))
-	mux.Handle("DELETE /v2/api-key/{key}", s.v2("delete-api-key", s.deleteKey))
+	mux.Handle("GET /v2/api-key/{key}", s.v2Target(s.getKey))
+	mux.Handle("DELETE /v2/api-key/{key}", s.v2Target(s.deleteKey))
 	mux.Handle("GET /v2/sos-buckets-usage", s.v2sos("list-sos-buckets-usage", s.bucketsUsage))
 	mux.Handle("/v2/", s.v2("", func(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 		return httpErrorf(http.StatusNotFound, "no API v2 endpoint %s %s", r.Method, r.URL.Path)
@@ -234,24 +236,35 @@ func (s *server) public(h handlerFunc) http.Handler {
 // v2 wraps an API v2 handler: body read, EXO2 verified, and, when iamOp is
 // not empty, the caller's role allowed to do iamOp on service "iam".
 func (s *server) v2(iamOp string, h handlerFunc) http.Handler {
-	return s.v2Func(func(*http.Request) string { return iamOp }, h)
-}
-
-func (s *server) v2Func(iamOp func(*http.Request) string, h handlerFunc) http.Handler {
 	return s.v2Service(iam.ServiceIAM, iamOp, h)
 }
 
 // v2sos is v2 for an operation of service "sos".
 func (s *server) v2sos(op string, h handlerFunc) http.Handler {
-	return s.v2Service(iam.ServiceSOS, func(*http.Request) string { return op }, h)
+	return s.v2Service(iam.ServiceSOS, op, h)
 }
 
-func (s *server) v2Service(service string, opOf func(*http.Request) string, h handlerFunc) http.Handler {
+func (s *server) v2Service(service, op string, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc, err := s.authenticate(w, r)
-		if err == nil {
-			err = s.authorize(r, rc.principal, service, opOf(r))
+		if err == nil && op != "" {
+			err = s.authorize(r, rc, control.Access{Service: service, Operation: op})
 		}
+		if err == nil {
+			err = h(w, r, rc)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// v2Target wraps an API v2 handler of an IAM operation on a role or key: body
+// read and EXO2 verified; the handler authorizes (s.authorize) once it
+// knows the operation's target, before it changes anything.
+func (s *server) v2Target(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc, err := s.authenticate(w, r)
 		if err == nil {
 			err = h(w, r, rc)
 		}
@@ -283,13 +296,14 @@ func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (*reqConte
 	return &reqContext{body: body, principal: who}, nil
 }
 
-func (s *server) authorize(r *http.Request, who control.Principal, service, op string) error {
-	if op == "" {
-		return nil
+// authorize asks the plane whether the caller may do a (service "iam"
+// unless a says otherwise), from this request's address and time.
+func (s *server) authorize(r *http.Request, rc *reqContext, a control.Access) error {
+	if a.Service == "" {
+		a.Service = iam.ServiceIAM
 	}
-	err := s.plane.Authorize(r.Context(), who, control.Access{
-		Service: service, Operation: op, SourceIP: iam.SourceIP(r), Now: s.now(),
-	})
+	a.SourceIP, a.Now = iam.SourceIP(r), s.now()
+	err := s.plane.Authorize(r.Context(), rc.principal, a)
 	var de *control.DeniedError
 	if errors.As(err, &de) {
 		return &AuthError{Message: de.Error()}

@@ -392,6 +392,87 @@ func TestAPIKeys(t *testing.T) {
 	}
 }
 
+// TestIAMEscalation: through API v2, a key may not hand out more than its
+// own role allows (issue 10: a role that may only create-api-key could
+// create a key bound to an all-allowing role and so become admin), and IAM
+// operations carry CEL parameters.
+func TestIAMEscalation(t *testing.T) {
+	e := newEnv(t, controlapi.Options{})
+	admin := e.createRole("admin", `{"default-service-strategy":"allow"}`, true)
+	keyMgr := e.createRole("keymgr", `{"default-service-strategy":"deny","services":{"iam":{"type":"rules","rules":[
+		{"action":"allow","expression":"operation in ['create-api-key', 'update-iam-role-policy', 'create-iam-role'] && !parameters['role-name'].startsWith('ops-')"}]}}}`, true)
+	seed := e.createRole("seed", seedPolicy, true)
+	ops := e.createRole("ops-db", `{"default-service-strategy":"deny"}`, true)
+	mk, ms := e.createKey("keymgr", keyMgr)
+
+	// A key for the all-allowing role: refused, naming the operation and both roles.
+	r := e.call("POST", "/v2/api-key", `{"name":"x","role-id":"`+admin+`"}`, mk, ms)
+	if r.status != 403 || r.message(t) != "API key "+mk+" (role keymgr) may not create-api-key: role admin allows more than role keymgr: default-service-strategy allow lets every iam operation through (service iam is not listed), and role keymgr's policy does not" {
+		t.Errorf("key for admin: %d %s", r.status, r.body)
+	}
+	// A key for its own role is no escalation.
+	e.must(e.call("POST", "/v2/api-key", `{"name":"second","role-id":"`+keyMgr+`"}`, mk, ms), 200)
+	// Making its own role all-allowing: refused.
+	r = e.call("PUT", "/v2/iam-role/"+keyMgr+":policy", `{"default-service-strategy":"allow"}`, mk, ms)
+	if r.status != 403 || !strings.Contains(r.message(t), "may not update-iam-role-policy: the new policy of role keymgr would allow more than role keymgr") {
+		t.Errorf("policy of its own role: %d %s", r.status, r.body)
+	}
+	// Nor the seed's role, which allows sos operations keymgr does not.
+	r = e.call("POST", "/v2/api-key", `{"name":"x","role-id":"`+seed+`"}`, mk, ms)
+	if r.status != 403 || !strings.Contains(r.message(t), "may not create-api-key: role seed allows more than role keymgr: rule services.sos.rules[0]") {
+		t.Errorf("key for seed: %d %s", r.status, r.body)
+	}
+	// A role more powerful than its own: refused; one that denies everything: created.
+	r = e.call("POST", "/v2/iam-role", `{"name":"wide","policy":{"default-service-strategy":"deny","services":{"sos":{"type":"allow"}}}}`, mk, ms)
+	if r.status != 403 || !strings.Contains(r.message(t), "may not create-iam-role: the policy of the new role wide would allow more than role keymgr: services.sos allows every operation") {
+		t.Errorf("role wide: %d %s", r.status, r.body)
+	}
+	e.must(e.call("POST", "/v2/iam-role", `{"name":"narrow"}`, mk, ms), 200)
+	// The role-name parameter: ops- roles are out of bounds, even with a
+	// policy that grants nothing.
+	r = e.call("POST", "/v2/iam-role", `{"name":"ops-web"}`, mk, ms)
+	if r.status != 403 || r.message(t) != "API key "+mk+" (role keymgr) may not create-iam-role: no rule of services.iam matches create-iam-role on role ops-web" {
+		t.Errorf("role ops-web: %d %s", r.status, r.body)
+	}
+	r = e.call("PUT", "/v2/iam-role/"+ops+":policy", `{"default-service-strategy":"deny"}`, mk, ms)
+	if r.status != 403 || !strings.Contains(r.message(t), "no rule of services.iam matches update-iam-role-policy on role ops-db") {
+		t.Errorf("policy of ops-db: %d %s", r.status, r.body)
+	}
+	r = e.call("POST", "/v2/api-key", `{"name":"x","role-id":"`+ops+`"}`, mk, ms)
+	if r.status != 403 || !strings.Contains(r.message(t), "no rule of services.iam matches create-api-key on role ops-db") {
+		t.Errorf("key for ops-db: %d %s", r.status, r.body)
+	}
+	// The root key may do everything.
+	e.must(e.root("POST", "/v2/api-key", `{"name":"x","role-id":"`+admin+`"}`), 200)
+}
+
+// TestIAMRoutesAuthorize: every IAM route refuses a key whose role allows no
+// IAM operation, naming the operation (the routes that authorize in their
+// handler, once they know the target, included).
+func TestIAMRoutesAuthorize(t *testing.T) {
+	e := newEnv(t, controlapi.Options{})
+	seed := e.createRole("seed", seedPolicy, true)
+	sk, ss := e.createKey("seed", seed)
+	for _, c := range []struct{ method, path, body, op string }{
+		{"POST", "/v2/iam-role", `{"name":"x"}`, "create-iam-role"},
+		{"GET", "/v2/iam-role", "", "list-iam-roles"},
+		{"GET", "/v2/iam-role/" + seed, "", "get-iam-role"},
+		{"PUT", "/v2/iam-role/" + seed, `{"description":"d"}`, "update-iam-role"},
+		{"PUT", "/v2/iam-role/" + seed + ":policy", `{"default-service-strategy":"deny"}`, "update-iam-role-policy"},
+		{"DELETE", "/v2/iam-role/" + seed, "", "delete-iam-role"},
+		{"POST", "/v2/api-key", `{"name":"x","role-id":"` + seed + `"}`, "create-api-key"},
+		{"GET", "/v2/api-key", "", "list-api-keys"},
+		{"GET", "/v2/api-key/" + sk, "", "get-api-key"},
+		{"DELETE", "/v2/api-key/" + sk, "", "delete-api-key"},
+		{"GET", "/v2/sos-buckets-usage", "", "list-sos-buckets-usage"},
+	} {
+		r := e.call(c.method, c.path, c.body, sk, ss)
+		if want := "API key " + sk + " (role seed) may not " + c.op + ": "; r.status != 403 || !strings.HasPrefix(r.message(t), want) {
+			t.Errorf("%s %s: %d %s, want 403 %q...", c.method, c.path, r.status, r.body, want)
+		}
+	}
+}
+
 func TestIAMAuthorization(t *testing.T) {
 	e := newEnv(t, controlapi.Options{})
 	seedRole := e.createRole("seed", seedPolicy, true)

@@ -124,6 +124,11 @@ func (s *server) createRole(w http.ResponseWriter, r *http.Request, rc *reqConte
 	if err != nil {
 		return err
 	}
+	if err := s.authorize(r, rc, control.Access{
+		Operation: "create-iam-role", RoleName: strings.TrimSpace(req.Name), Policy: pol, Permissions: req.Permissions,
+	}); err != nil {
+		return err
+	}
 	editable := true
 	if req.Editable != nil {
 		editable = *req.Editable
@@ -153,20 +158,15 @@ func (s *server) listRoles(w http.ResponseWriter, r *http.Request, rc *reqContex
 }
 
 func (s *server) getRole(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if err := s.authorize(r, rc, control.Access{Operation: "get-iam-role", RoleID: r.PathValue("id")}); err != nil {
+		return err
+	}
 	role, err := s.plane.Role(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, roleJSON(role))
 	return nil
-}
-
-// roleUpdateOp names the IAM operation of PUT /v2/iam-role/{id}[:policy].
-func (s *server) roleUpdateOp(r *http.Request) string {
-	if strings.HasSuffix(r.PathValue("id"), ":policy") {
-		return "update-iam-role-policy"
-	}
-	return "update-iam-role"
 }
 
 func (s *server) updateRole(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
@@ -183,10 +183,20 @@ func (s *server) updateRole(w http.ResponseWriter, r *http.Request, rc *reqConte
 		if pol, err = iam.ParsePolicy(rc.body); err != nil {
 			return err
 		}
+		if err := s.authorize(r, rc, control.Access{Operation: "update-iam-role-policy", RoleID: id, Policy: pol}); err != nil {
+			return err
+		}
 		op, err = s.plane.SetRolePolicy(r.Context(), id, pol)
 	} else {
 		var req UpdateRoleRequest
 		if err := decodeJSON(rc.body, &req); err != nil {
+			return err
+		}
+		a := control.Access{Operation: "update-iam-role", RoleID: id}
+		if req.Permissions != nil {
+			a.Permissions = *req.Permissions
+		}
+		if err := s.authorize(r, rc, a); err != nil {
 			return err
 		}
 		op, err = s.plane.UpdateRole(r.Context(), id, control.RoleUpdate{
@@ -201,6 +211,9 @@ func (s *server) updateRole(w http.ResponseWriter, r *http.Request, rc *reqConte
 }
 
 func (s *server) deleteRole(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if err := s.authorize(r, rc, control.Access{Operation: "delete-iam-role", RoleID: r.PathValue("id")}); err != nil {
+		return err
+	}
 	op, err := s.plane.DeleteRole(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -221,6 +234,11 @@ func (s *server) getOperation(w http.ResponseWriter, r *http.Request, rc *reqCon
 func (s *server) createKey(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 	var req CreateAPIKeyRequest
 	if err := decodeJSON(rc.body, &req); err != nil {
+		return err
+	}
+	if err := s.authorize(r, rc, control.Access{
+		Operation: "create-api-key", RoleID: req.RoleID, KeyName: strings.TrimSpace(req.Name),
+	}); err != nil {
 		return err
 	}
 	k, err := s.plane.CreateAPIKey(r.Context(), req.Name, req.RoleID)
@@ -245,6 +263,9 @@ func (s *server) listKeys(w http.ResponseWriter, r *http.Request, rc *reqContext
 }
 
 func (s *server) getKey(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if err := s.authorize(r, rc, control.Access{Operation: "get-api-key", Key: r.PathValue("key")}); err != nil {
+		return err
+	}
 	k, err := s.plane.APIKey(r.Context(), r.PathValue("key"))
 	if err != nil {
 		return err
@@ -254,6 +275,9 @@ func (s *server) getKey(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 }
 
 func (s *server) deleteKey(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if err := s.authorize(r, rc, control.Access{Operation: "delete-api-key", Key: r.PathValue("key")}); err != nil {
+		return err
+	}
 	op, err := s.plane.DeleteAPIKey(r.Context(), r.PathValue("key"))
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package iam
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 
 	"cel.dev/cel-go/cel"
@@ -15,7 +16,7 @@ import (
 // service; sos only fills them for "sos".
 const (
 	VarOperation  = "operation"  // string: S3 operation in kebab-case, e.g. "get-object"
-	VarParameters = "parameters" // map(string, string): "bucket", "key", "prefix", "version-id" where they apply
+	VarParameters = "parameters" // map(string, string): for sos "bucket", "key", "prefix", "version-id"; for iam "role-id", "role-name", "key", "name"; where they apply
 	VarZone       = "zone"       // string: the zone that serves the request, e.g. "ch-dk-2"
 	VarSourceIP   = "source_ip"  // string: the client's IP address
 	VarAPIKey     = "api_key"    // string: the access key that signed the request
@@ -81,35 +82,56 @@ func inIPRange(lhs, rhs ref.Val) ref.Val {
 	return types.Bool(prefix.Contains(addr.Unmap()) || prefix.Contains(addr))
 }
 
+// compiled is one compiled rule expression.
+type compiled struct {
+	prg cel.Program
+	// canonical is the expression as CEL prints it back (spacing and
+	// redundant parentheses normalized), to tell equal expressions apart
+	// from different ones when policies are compared (Exceeds).
+	canonical string
+	// usesAPIKey: the expression reads api_key, so it decides differently
+	// for different keys of one role.
+	usesAPIKey bool
+}
+
 // compileExpression checks one rule expression and returns its program.
 // field names the rule in errors.
-func compileExpression(field, src string) (cel.Program, error) {
+func compileExpression(field, src string) (compiled, error) {
 	env, err := celEnv()
 	if err != nil {
-		return nil, fmt.Errorf("iam: building CEL environment: %w", err)
+		return compiled{}, fmt.Errorf("iam: building CEL environment: %w", err)
 	}
 	ast, iss := env.Compile(src)
 	if iss != nil && iss.Err() != nil {
 		errs := iss.Errors()
 		if len(errs) == 0 {
-			return nil, &PolicyError{Field: field, Msg: iss.Err().Error()}
+			return compiled{}, &PolicyError{Field: field, Msg: iss.Err().Error()}
 		}
 		first := errs[0]
 		pe := &PolicyError{Field: field, Msg: first.Message}
 		if loc := first.Location; loc != nil && loc.Line() > 0 {
 			pe.Line, pe.Column = loc.Line(), loc.Column()+1
 		}
-		return nil, pe
+		return compiled{}, pe
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) {
-		return nil, &PolicyError{Field: field, Msg: fmt.Sprintf("expression must be bool, not %s", ast.OutputType())}
+		return compiled{}, &PolicyError{Field: field, Msg: fmt.Sprintf("expression must be bool, not %s", ast.OutputType())}
 	}
 	// Every program tracks its runtime cost: comprehensions (all, exists,
 	// map...) multiply it, and so do string functions without them (each
 	// replace can multiply a string's length), so no expression is exempt.
 	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(maxEvalCost))
 	if err != nil {
-		return nil, &PolicyError{Field: field, Msg: err.Error()}
+		return compiled{}, &PolicyError{Field: field, Msg: err.Error()}
 	}
-	return prg, nil
+	c := compiled{prg: prg, canonical: strings.TrimSpace(src)}
+	if s, err := cel.AstToString(ast); err == nil {
+		c.canonical = s
+	}
+	for _, ref := range ast.NativeRep().ReferenceMap() {
+		if ref.Name == VarAPIKey {
+			c.usesAPIKey = true
+		}
+	}
+	return c, nil
 }

@@ -8,19 +8,30 @@ import (
 	"cel.dev/cel-go/interpreter"
 )
 
-// Request is what a policy is asked about: one S3 operation and its context.
-// Empty Bucket, Key, Prefix and VersionID are left out of `parameters`, so
-// that `'key' in parameters` tells whether the operation has a key.
+// Request is what a policy is asked about: one operation and its context.
+// Its non-empty target fields are the CEL `parameters` (an empty one is left
+// out, so that `'key' in parameters` tells whether the operation has a key).
 type Request struct {
-	Operation string // kebab-case S3 operation, e.g. "put-object"
+	Operation string // kebab-case operation, e.g. "put-object", "create-api-key"
+
+	// Service sos: parameters "bucket", "key", "prefix", "version-id".
 	Bucket    string
-	Key       string
+	Key       string // the object key; for service iam, the API key acted on
 	Prefix    string
 	VersionID string
-	Zone      string
-	SourceIP  string
-	APIKey    string
-	Now       time.Time
+
+	// Service iam: parameters "role-id", "role-name" (the role acted on, the
+	// role a new key gets, or the role of the API key acted on; for
+	// create-iam-role the new role's name), "key" (Key above) and "name"
+	// (the name of the API key being created).
+	RoleID   string
+	RoleName string
+	Name     string
+
+	Zone     string
+	SourceIP string
+	APIKey   string
+	Now      time.Time
 }
 
 // Decision is the outcome of an evaluation. Reason says in words which part
@@ -84,11 +95,18 @@ func describe(req *Request) string {
 	if s == "" {
 		s = "(no operation)"
 	}
-	if req.Bucket != "" {
+	switch {
+	case req.Bucket != "":
 		s += " on bucket " + req.Bucket
 		if req.Key != "" {
 			s += " key " + req.Key
 		}
+	case req.Key != "":
+		s += " on API key " + req.Key
+	case req.RoleName != "":
+		s += " on role " + req.RoleName
+	case req.RoleID != "":
+		s += " on role " + req.RoleID
 	}
 	return s
 }
@@ -146,6 +164,15 @@ func (a *activation) parameters() map[string]string {
 	}
 	if a.req.VersionID != "" {
 		m["version-id"] = a.req.VersionID
+	}
+	if a.req.RoleID != "" {
+		m["role-id"] = a.req.RoleID
+	}
+	if a.req.RoleName != "" {
+		m["role-name"] = a.req.RoleName
+	}
+	if a.req.Name != "" {
+		m["name"] = a.req.Name
 	}
 	return m
 }

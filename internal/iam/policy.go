@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"cel.dev/cel-go/cel"
 )
 
 // Strategy values of "default-service-strategy".
@@ -113,8 +111,8 @@ type compiledRule struct {
 	field      string // "services.sos.rules[0]"
 	action     string
 	expression string
-	prg        cel.Program
-	decision   Decision // when the expression is true
+	compiled
+	decision Decision // when the expression is true
 }
 
 // ParsePolicy parses and validates a policy document and compiles its rules.
@@ -188,7 +186,7 @@ func NewPolicy(doc Document) (*Policy, error) {
 			if strings.TrimSpace(rd.Expression) == "" {
 				return nil, &PolicyError{Field: rfield + ".expression", Msg: "missing: a CEL expression is needed"}
 			}
-			prg, err := compileExpression(rfield+".expression", rd.Expression)
+			c, err := compileExpression(rfield+".expression", rd.Expression)
 			if err != nil {
 				return nil, err
 			}
@@ -196,7 +194,7 @@ func NewPolicy(doc Document) (*Policy, error) {
 			if !d.Allowed {
 				d.Reason = "rule " + rfield + " denies"
 			}
-			sp.rules = append(sp.rules, compiledRule{field: rfield, action: rd.Action, expression: rd.Expression, prg: prg, decision: d})
+			sp.rules = append(sp.rules, compiledRule{field: rfield, action: rd.Action, expression: rd.Expression, compiled: c, decision: d})
 		}
 		p.services[name] = sp
 	}

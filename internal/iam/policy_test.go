@@ -36,7 +36,8 @@ func mustParse(t testing.TB, path string) *Policy {
 //
 //	allow|deny field=value ...
 //
-// with fields service, op, bucket, key, prefix, version, zone, ip, apikey, now.
+// with fields service, op, bucket, key, prefix, version, zone, ip, apikey,
+// now, and for IAM operations roleid, rolename, name.
 func parseCase(line string) (want string, service string, req Request, err error) {
 	fields := strings.Fields(line)
 	if len(fields) < 2 || (fields[0] != "allow" && fields[0] != "deny") {
@@ -68,6 +69,12 @@ func parseCase(line string) (want string, service string, req Request, err error
 			req.SourceIP = value
 		case "apikey":
 			req.APIKey = value
+		case "roleid":
+			req.RoleID = value
+		case "rolename":
+			req.RoleName = value
+		case "name":
+			req.Name = value
 		case "now":
 			req.Now, err = time.Parse(time.RFC3339, value)
 			if err != nil {
