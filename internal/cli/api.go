@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"sos/internal/auth/exo2"
@@ -23,23 +22,7 @@ type apiClient struct {
 	key, secret string
 	http        *http.Client
 
-	mu         sync.Mutex
-	lastExpiry time.Time
-}
-
-// expiry is when the signature of the next request expires: 10 minutes
-// from now, as Exoscale's clients sign, and always later than the one
-// before, so that two identical writes sent within one second carry
-// different signatures (the control plane accepts a write's signature once).
-func (c *apiClient) expiry() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := time.Now().Add(10 * time.Minute).Truncate(time.Second)
-	if !e.After(c.lastExpiry) {
-		e = c.lastExpiry.Add(time.Second)
-	}
-	c.lastExpiry = e
-	return e
+	expiries exo2.Expiries // each write its own signature
 }
 
 // APIError is an error answer of API v2.
@@ -96,7 +79,7 @@ func (c *apiClient) send(ctx context.Context, method, path string, in, out any) 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	if err := exo2.Sign(req, body, c.key, c.secret, c.expiry()); err != nil {
+	if err := exo2.Sign(req, body, c.key, c.secret, c.expiries.Next(time.Now(), 10*time.Minute)); err != nil {
 		return err
 	}
 	res, err := c.http.Do(req)

@@ -35,7 +35,7 @@ type env struct {
 	srv        *httptest.Server
 	rootKey    string
 	rootSecret string
-	signed     int // requests signed, to give each its own expiry
+	expiries   exo2.Expiries // each request its own signature
 }
 
 func newEnv(t *testing.T, opts controlapi.Options) *env {
@@ -96,8 +96,7 @@ func (e *env) call(method, path, body, key, secret string) resp {
 	if key != "" {
 		// Each request its own signature, as a client makes them: the
 		// same write signed twice would be refused as a replay.
-		e.signed++
-		if err := exo2.Sign(req, b, key, secret, time.Now().Add(5*time.Minute+time.Duration(e.signed)*time.Second)); err != nil {
+		if err := exo2.Sign(req, b, key, secret, e.expiries.Next(time.Now(), 5*time.Minute)); err != nil {
 			e.t.Fatal(err)
 		}
 	}

@@ -68,21 +68,41 @@ func (s *Service) DeleteBucket(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if empty {
-		err = s.meta.ScanUploads(ctx, name, func(meta.Upload) error {
-			empty = false
-			return meta.ErrStop
-		})
-		if err != nil {
+	if !empty {
+		return fmt.Errorf("%w: %s holds objects, versions or delete markers", ErrBucketNotEmpty, name)
+	}
+	// Multipart uploads in progress do not keep a bucket: as S3 does, they
+	// go with it, in the same commit (their part blobs after it).
+	var freed []string
+	err = s.update(ctx, func(tx meta.Tx) error {
+		freed = nil
+		var uploads []string
+		if err := tx.ScanUploads(ctx, name, func(u meta.Upload) error {
+			uploads = append(uploads, u.UploadID)
+			return nil
+		}); err != nil {
 			return err
 		}
-	}
-	if !empty {
-		return fmt.Errorf("%w: %s holds objects, versions, delete markers or uploads", ErrBucketNotEmpty, name)
-	}
-	if err := s.update(ctx, func(tx meta.Tx) error { return tx.DeleteBucket(ctx, name) }); err != nil {
+		for _, id := range uploads {
+			parts, err := tx.Parts(ctx, name, id, false)
+			if err != nil {
+				return err
+			}
+			for _, p := range parts {
+				if p.BlobID != "" {
+					freed = append(freed, p.BlobID)
+				}
+			}
+			if err := tx.DeleteUpload(ctx, name, id); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteBucket(ctx, name)
+	})
+	if err != nil {
 		return err
 	}
+	s.dropBlobs(ctx, freed)
 	if s.registry != nil {
 		// Past the local delete the request's end must not stop half-way:
 		// the name is released, or the bucket is put back, whether or not

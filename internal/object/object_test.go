@@ -88,7 +88,7 @@ func TestBucketLifecycle(t *testing.T) {
 		t.Fatalf("bucket = %+v", bk)
 	}
 
-	// Not empty while a version, a delete marker or an upload exists.
+	// Not empty while a version or a delete marker exists.
 	must(t, a.svc.SetVersioning(ctx, "shared", meta.Enabled))
 	oi := a.put(t, "shared", "k", "x")
 	wantErr(t, a.svc.DeleteBucket(ctx, "shared"), ErrBucketNotEmpty)
@@ -99,11 +99,14 @@ func TestBucketLifecycle(t *testing.T) {
 	wantErr(t, a.svc.DeleteBucket(ctx, "shared"), ErrBucketNotEmpty) // the delete marker
 	_, err = a.svc.DeleteObject(ctx, DeleteInput{Bucket: "shared", Key: "k", VersionID: d.VersionID})
 	must(t, err)
+	// Uploads in progress go with the bucket, as on S3, parts and all.
 	id, err := a.svc.CreateUpload(ctx, CreateUploadInput{Bucket: "shared", Key: "u"})
 	must(t, err)
-	wantErr(t, a.svc.DeleteBucket(ctx, "shared"), ErrBucketNotEmpty)
-	must(t, a.svc.AbortUpload(ctx, "shared", "u", id))
+	_, err = a.svc.UploadPart(ctx, UploadPartInput{Bucket: "shared", Key: "u", UploadID: id, PartNumber: 1,
+		Body: strings.NewReader(strings.Repeat("p", 100<<10)), Size: 100 << 10})
+	must(t, err)
 	must(t, a.svc.DeleteBucket(ctx, "shared"))
+	wantErr(t, a.svc.AbortUpload(ctx, "shared", "u", id), ErrNoSuchBucket)
 	wantErr(t, a.svc.DeleteBucket(ctx, "shared"), ErrNoSuchBucket)
 	// The name is free again, in any zone.
 	must(t, b.svc.CreateBucket(ctx, "shared"))

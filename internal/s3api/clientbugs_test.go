@@ -60,7 +60,6 @@ func (e *env) wireHeaders(method, path string) string {
 	}
 }
 
-
 // User metadata names come back as they were stored, in lower case: boto3
 // and awscli show the name as it arrives, and code reading "mykey" failed
 // on X-Amz-Meta-Mykey.
@@ -145,5 +144,28 @@ func TestMissingContentTypeIsStored(t *testing.T) {
 	}
 	if info := out.Info; info.Attrs.ContentType != "binary/octet-stream" {
 		t.Fatalf("stored Content-Type %q, want binary/octet-stream", info.Attrs.ContentType)
+	}
+}
+
+// A bucket whose only content is multipart uploads in progress is deleted,
+// uploads and all, as S3 does.
+func TestDeleteBucketWithOnlyUploads(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := context.Background()
+	e.mkBucket("uploads-only", false)
+	up, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("uploads-only"), Key: aws.String("big")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("uploads-only"), Key: aws.String("big"), UploadId: up.UploadId,
+		PartNumber: aws.Int32(1), Body: strings.NewReader("part one")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("uploads-only")}); err != nil {
+		t.Fatalf("delete a bucket holding only an upload: %v", err)
+	}
+	_, err = e.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("uploads-only")})
+	if err == nil {
+		t.Fatal("the bucket is still there")
 	}
 }

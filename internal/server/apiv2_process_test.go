@@ -41,6 +41,10 @@ const seedRolePolicy = `{
 }
 }`
 
+// apiExpiries gives every API v2 request of the tests its own signature:
+// the control plane accepts a write's signature once.
+var apiExpiries exo2.Expiries
+
 // apiV2 is an API v2 client signing with EXO2-HMAC-SHA256.
 type apiV2 struct {
 	base        string // http://host:port
@@ -73,7 +77,7 @@ func (c apiV2) call(t *testing.T, method, path string, body any) (int, []byte) {
 	if raw != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if err := exo2.Sign(req, raw, c.key, c.secret, time.Now().Add(10*time.Minute)); err != nil {
+	if err := exo2.Sign(req, raw, c.key, c.secret, apiExpiries.Next(time.Now(), 5*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)

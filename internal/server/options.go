@@ -114,4 +114,3 @@ func httpURL(addr string) string {
 	}
 	return "http://" + addr
 }
-

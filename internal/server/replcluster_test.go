@@ -181,7 +181,7 @@ func (c *procCluster) apiV2(method, path string, body []byte, out any) {
 		c.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if err := exo2.Sign(req, body, rootKey, rootSecret, time.Now().Add(5*time.Minute)); err != nil {
+	if err := exo2.Sign(req, body, rootKey, rootSecret, apiExpiries.Next(time.Now(), 5*time.Minute)); err != nil {
 		c.t.Fatal(err)
 	}
 	resp, err := c.wire.http().Do(req)

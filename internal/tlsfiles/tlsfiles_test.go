@@ -239,4 +239,3 @@ func TestLoadRefusesWhatCannotServe(t *testing.T) {
 		})
 	}
 }
-

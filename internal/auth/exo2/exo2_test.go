@@ -296,3 +296,17 @@ func TestReplaysAreRefused(t *testing.T) {
 		t.Fatalf("%d signatures remembered after expiry, want 1", n)
 	}
 }
+
+// Expiries are whole seconds d ahead, and strictly increasing within one
+// second.
+func TestExpiries(t *testing.T) {
+	var e exo2.Expiries
+	now := time.Date(2030, 1, 1, 12, 0, 0, 500, time.UTC)
+	a, b := e.Next(now, 10*time.Minute), e.Next(now, 10*time.Minute)
+	if !a.Equal(now.Add(10*time.Minute).Truncate(time.Second)) || !b.Equal(a.Add(time.Second)) {
+		t.Fatalf("expiries %v, %v", a, b)
+	}
+	if c := e.Next(now.Add(time.Minute), 10*time.Minute); !c.Equal(a.Add(time.Minute)) {
+		t.Fatalf("a minute later: %v", c)
+	}
+}

@@ -62,3 +62,25 @@ func (r *Replays) Len() int {
 	defer r.mu.Unlock()
 	return len(r.seen)
 }
+
+// Expiries hands out the expiries of one client's signatures: d from now,
+// whole seconds, and always later than the one before, so that two
+// identical writes sent within one second carry different signatures (a
+// verifier with Replays accepts each write signature once). The zero
+// value is ready to use.
+type Expiries struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+// Next returns the expiry of a signature made at now.
+func (e *Expiries) Next(now time.Time, d time.Duration) time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := now.Add(d).Truncate(time.Second)
+	if !t.After(e.last) {
+		t = e.last.Add(time.Second)
+	}
+	e.last = t
+	return t
+}
