@@ -92,7 +92,7 @@ func goldenViews(t *testing.T) map[string]view {
 		"replication-status": replStatusView(s3client.ReplicationStatus{Bucket: "my-source", Rules: []s3client.RuleStatus{
 			{ID: "vie1-follower", Destination: "my-destination", Status: "Enabled", Pending: 3, PendingBytes: 4096, Failed: 1, Completed: 10, OldestPendingSeconds: 192.4,
 				Failures: []s3client.FailureInfo{
-					{Key: "secret.txt", VersionID: "v9", Reason: "AccessDenied: replicating: Access Denied: put-object on bucket my-destination, key secret.txt is not allowed (role replication-x: no rule of services.sos matches put-object on bucket my-destination key secret.txt)."},
+					{Key: "secret.txt", VersionID: "v9", Reason: "AccessDenied: replicating: role replication-x does not allow put-object on my-destination/secret.txt (no rule of services.sos matches put-object on bucket my-destination key secret.txt)"},
 					{Key: "gone.txt", VersionID: "v10", Reason: "NoSuchBucket: the destination bucket my-destination does not exist"},
 				}},
 			{ID: "quiet", Destination: "other", Status: "Enabled"},

@@ -43,7 +43,6 @@ func replStatusView(s s3client.ReplicationStatus) view {
 			var lines []string
 			for i := range r.Failures {
 				f := &r.Failures[i]
-				f.Reason = failureReason(f.Reason)
 				lines = append(lines, fmt.Sprintf("%s (version %s): %s", f.Key, f.VersionID, f.Reason))
 			}
 			fs = append(fs, field{Key: "Failures", Value: strings.Join(lines, "\n")})
@@ -54,22 +53,6 @@ func replStatusView(s s3client.ReplicationStatus) view {
 		return message{Text: "sos://" + s.Bucket + " replicates nothing", JSON: s}
 	}
 	return rs
-}
-
-// failureReason words a replication failure that is an S3 access denial
-// ("AccessDenied: replicating: Access Denied: put-object on bucket b, key k
-// is not allowed (role r: …).") as the CLI's own errors: "access denied:
-// role r does not allow put-object on b/k (…)". Other reasons are kept.
-func failureReason(reason string) string {
-	i := strings.Index(strings.ToLower(reason), "access denied: ")
-	if i < 0 {
-		return reason
-	}
-	rest := reason[i:]
-	if !deniedRE.MatchString(strings.TrimSpace(rest)) {
-		return reason
-	}
-	return deniedError(rest, "", "").Error()
 }
 
 func diffView(src, dst string, diffs []repldiff.Difference) view {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -244,30 +243,19 @@ func takenError(code, region string, b bucketRef) *bucketTaken {
 	return e
 }
 
-var deniedRE = regexp.MustCompile(`^(?i:access denied)[:.]?\s*([a-z][a-z0-9-]*)(?: on bucket (\S+?)(?:, key (.*?))?)? is not allowed(?: \((.*)\))?\.?$`)
-
-// deniedError words a 403: the server's message says which operation on
-// which bucket was refused and why ("Access Denied: put-object on bucket
-// b, key k is not allowed (role r: no rule … matches …)."); without one
-// (HEAD has no body) the operation the CLI tried is named.
-func deniedError(msg, op, what string) error {
-	msg = strings.TrimSpace(msg)
-	if m := deniedRE.FindStringSubmatch(msg); m != nil {
-		opName, on, reason := m[1], "", m[4]
-		if m[2] != "" {
-			on = " on " + m[2]
-			if m[3] != "" {
-				on += "/" + m[3]
-			}
-		}
-		if role, rest, ok := strings.Cut(reason, ": "); ok && strings.HasPrefix(role, "role ") {
-			return fmt.Errorf("access denied: %s does not allow %s%s (%s)", role, opName, on, rest)
-		}
-		if reason != "" {
-			return fmt.Errorf("access denied: %s%s is not allowed (%s)", opName, on, reason)
-		}
-		return fmt.Errorf("access denied: %s%s is not allowed", opName, on)
+// deniedError words a 403. A zone's access decision says which operation
+// on which bucket and key it refused, and why, in fields of its answer (see
+// s3client.Error); without them (HEAD has no body, a refused signature, an
+// anonymous request) the message is shown, or the operation the CLI tried
+// is named.
+func deniedError(e *s3client.Error, op, what string) error {
+	if e == nil {
+		e = &s3client.Error{}
 	}
+	if d := e.Denied(); d != "" {
+		return fmt.Errorf("access denied: %s", d)
+	}
+	msg := strings.TrimSpace(e.Message)
 	if msg == "" || msg == "Forbidden" || strings.EqualFold(msg, "Access Denied") || strings.EqualFold(msg, "Access Denied.") {
 		if op != "" {
 			return fmt.Errorf("access denied: %s on %s is not allowed for this API key", op, what)
@@ -289,7 +277,8 @@ func s3Error(err error, b bucketRef, key string) error {
 		return err
 	}
 	code, msg, op, region, status := "", "", "", "", 0
-	if e := s3client.ErrorOf(err); e != nil {
+	e := s3client.ErrorOf(err)
+	if e != nil {
 		code, msg, op, region, status = e.Code, e.Message, e.Op, e.Region, e.StatusCode
 	}
 	what := "sos://" + b.Name
@@ -311,7 +300,7 @@ func s3Error(err error, b bucketRef, key string) error {
 	case code == "NoSuchVersion":
 		return fmt.Errorf("%s: no such version", what)
 	case code == "AccessDenied" || code == "Forbidden" || status == http.StatusForbidden:
-		return deniedError(msg, op, target)
+		return deniedError(e, op, target)
 	case code == "BucketAlreadyExists" || code == "BucketAlreadyOwnedByYou":
 		return takenError(code, region, b)
 	case code != "":

@@ -158,18 +158,34 @@ func TestPlanDownload(t *testing.T) {
 }
 
 func TestDeniedError(t *testing.T) {
-	for _, tc := range []struct{ msg, op, what, want string }{
-		{"Access Denied: put-object on bucket my-destination, key a/b.json is not allowed (role replication-x: no rule of services.sos matches put-object on bucket my-destination key a/b.json).", "", "",
+	decided := func(msg, bucket, key, op, role, reason string) *s3client.Error {
+		return &s3client.Error{Code: "AccessDenied", Message: msg, StatusCode: 403, BucketName: bucket, Key: key,
+			DeniedOperation: op, DeniedRole: role, DeniedReason: reason}
+	}
+	for _, tc := range []struct {
+		e        *s3client.Error
+		op, what string
+		want     string
+	}{
+		{decided("Access Denied: put-object on bucket my-destination, key a/b.json is not allowed (role replication-x: no rule of services.sos matches put-object on bucket my-destination key a/b.json).",
+			"my-destination", "a/b.json", "put-object", "replication-x", "no rule of services.sos matches put-object on bucket my-destination key a/b.json"), "", "",
 			"access denied: role replication-x does not allow put-object on my-destination/a/b.json (no rule of services.sos matches put-object on bucket my-destination key a/b.json)"},
-		{"Access Denied: list-buckets is not allowed (role r: service sos is not listed: default-service-strategy deny).", "", "",
+		{decided("Access Denied: list-buckets is not allowed (role r: service sos is not listed: default-service-strategy deny).",
+			"", "", "list-buckets", "r", "service sos is not listed: default-service-strategy deny"), "", "",
 			"access denied: role r does not allow list-buckets (service sos is not listed: default-service-strategy deny)"},
-		{"Access Denied: get-object on bucket b, key k is not allowed (unknown access key \"EXOx\").", "", "",
+		{decided("Access Denied: get-object on bucket b, key k is not allowed (unknown access key \"EXOx\").", "b", "k", "get-object", "", `unknown access key "EXOx"`), "", "",
 			`access denied: get-object on b/k is not allowed (unknown access key "EXOx")`},
-		{"", "head-object", "b/k", "access denied: head-object on b/k is not allowed for this API key"},
-		{"Anonymous requests are not allowed: sign the request.", "", "b", "access denied: Anonymous requests are not allowed: sign the request."},
+		// The words come from the fields, whatever the message says.
+		{decided("Access Denied.", "b", "k", "delete-object", "r", "rule services.sos.rules[2] denies"), "", "",
+			"access denied: role r does not allow delete-object on b/k (rule services.sos.rules[2] denies)"},
+		{decided("Forbidden by the zone in other words", "b", "", "list-objects", "", ""), "", "",
+			"access denied: list-objects on b is not allowed"},
+		{&s3client.Error{StatusCode: 403}, "head-object", "b/k", "access denied: head-object on b/k is not allowed for this API key"},
+		{nil, "head-object", "b/k", "access denied: head-object on b/k is not allowed for this API key"},
+		{&s3client.Error{Code: "AccessDenied", Message: "Anonymous requests are not allowed: sign the request."}, "", "b", "access denied: Anonymous requests are not allowed: sign the request."},
 	} {
-		if got := deniedError(tc.msg, tc.op, tc.what).Error(); got != tc.want {
-			t.Errorf("deniedError(%q)\n got %q\nwant %q", tc.msg, got, tc.want)
+		if got := deniedError(tc.e, tc.op, tc.what).Error(); got != tc.want {
+			t.Errorf("deniedError(%+v)\n got %q\nwant %q", tc.e, got, tc.want)
 		}
 	}
 }

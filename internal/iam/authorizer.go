@@ -297,7 +297,7 @@ func (st *authState) authorizeRole(roleID string, req Request) Decision {
 		return Decision{Reason: fmt.Sprintf("role %s has no policy", r.Name)}
 	}
 	d := r.Policy.Evaluate(ServiceSOS, req)
-	d.Reason = "role " + r.Name + ": " + d.Reason
+	d.Role = r.Name
 	return d
 }
 

@@ -181,9 +181,18 @@ func TestAuthorizerAuthorize(t *testing.T) {
 		{temp.AccessKey, "", get("my-source"), false, ""},
 	} {
 		d := a.Authorize(ctx, tc.key, tc.token, tc.req)
-		if d.Allowed != tc.allowed || (tc.reason != "" && d.Reason != tc.reason) {
+		if d.Allowed != tc.allowed || (tc.reason != "" && d.Explain() != tc.reason) {
 			t.Errorf("Authorize(%s, %+v) = %+v, want allowed=%v reason %q", tc.key, tc.req, d, tc.allowed, tc.reason)
 		}
+	}
+
+	// The role that decided is a field, apart from the policy's words.
+	if d := a.Authorize(ctx, "EXOrepl", "", put("my-source")); d.Role != "replication-my-source-my-destination" ||
+		d.Reason != "no rule of services.sos matches put-object on bucket my-source key k" {
+		t.Errorf("denial by a role: %+v", d)
+	}
+	if d := a.Authorize(ctx, "EXOnope", "", get("my-source")); d.Role != "" {
+		t.Errorf("denial of an unknown key names role %q", d.Role)
 	}
 
 	// api_key is bound to the access key.
@@ -325,9 +334,9 @@ func TestAuthorizerConcurrentLoad(t *testing.T) {
 				d := a.Authorize(ctx, "EXOkey", "", Request{Operation: "get-object", Bucket: fmt.Sprintf("b%d", i), Key: "k"})
 				// The reason names the role that decided: it must be the role whose policy it used.
 				want := fmt.Sprintf("role role%d: rule services.sos.rules[0] allows", i)
-				if d.Allowed && d.Reason != want {
+				if d.Allowed && d.Explain() != want {
 					select {
-					case errs <- fmt.Sprintf("allowed by %q, want %q", d.Reason, want):
+					case errs <- fmt.Sprintf("allowed by %q, want %q", d.Explain(), want):
 					default:
 					}
 				}

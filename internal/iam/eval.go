@@ -35,10 +35,21 @@ type Request struct {
 }
 
 // Decision is the outcome of an evaluation. Reason says in words which part
-// of the policy decided.
+// of the policy decided; Role is the name of the role whose policy that is,
+// when the Authorizer decided for a role ("" otherwise).
 type Decision struct {
 	Allowed bool
 	Reason  string
+	Role    string
+}
+
+// Explain is the decision in words for a person: Reason, after the role
+// when there is one ("role r: no rule of services.sos matches ...").
+func (d Decision) Explain() string {
+	if d.Role == "" {
+		return d.Reason
+	}
+	return "role " + d.Role + ": " + d.Reason
 }
 
 // Evaluate decides req for service (a zone passes ServiceSOS):

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"sos/internal/s3client"
 	"sos/internal/transport"
 )
 
@@ -78,6 +79,9 @@ func classify(err error, what string) *opError {
 		}
 		switch code {
 		case "AccessDenied", "AllAccessDisabled":
+			if se := s3client.ErrorOf(err); se != nil && se.Denied() != "" {
+				detail = se.Denied()
+			}
 			return &opError{Reason: ReasonAccessDenied, Permanent: true, Msg: "AccessDenied: " + what + ": " + detail, Err: err}
 		case "NoSuchBucket":
 			return &opError{Reason: ReasonNoSuchBucket, Permanent: true, Msg: "NoSuchBucket: " + what + ": " + detail, Err: err}

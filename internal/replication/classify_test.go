@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"sos/internal/s3client"
 	"sos/internal/transport"
 )
 
@@ -75,3 +76,21 @@ func TestClassify(t *testing.T) {
 }
 
 func startsWith(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// A denial the destination decided is worded from the fields of its answer,
+// not from its message.
+func TestClassifyDeniedFields(t *testing.T) {
+	err := &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject", Err: &s3client.Error{
+		Code: "AccessDenied", Message: "Access Denied.", StatusCode: 403, BucketName: "my-destination", Key: "a.txt",
+		DeniedOperation: "put-object", DeniedRole: "replication-x", DeniedReason: "no rule of services.sos matches put-object on bucket my-destination key a.txt",
+	}}
+	oe := classify(err, "replicating")
+	want := "AccessDenied: replicating: role replication-x does not allow put-object on my-destination/a.txt (no rule of services.sos matches put-object on bucket my-destination key a.txt)"
+	if oe.Reason != ReasonAccessDenied || !oe.Permanent || oe.Msg != want {
+		t.Fatalf("classify = %+v\nwant message %q", oe, want)
+	}
+	// Without the fields, the message is kept.
+	if oe := classify(apiErr(403, "AccessDenied", "no put-object"), "replicating"); oe.Msg != "AccessDenied: replicating: no put-object" {
+		t.Fatalf("without fields: %q", oe.Msg)
+	}
+}

@@ -236,7 +236,7 @@ func (r *Replicator) replicate(ctx context.Context, e *meta.OutboxEntry) (int64,
 		Zone: r.opts.Zone, Now: r.now(),
 	})
 	if !dec.Allowed {
-		return 0, permanent(ReasonAccessDenied, "role %s does not allow get-object on %s/%s (%s)", e.Role, e.Bucket, e.Key, dec.Reason)
+		return 0, permanent(ReasonAccessDenied, "role %s does not allow get-object on %s/%s (%s)", e.Role, e.Bucket, e.Key, dec.Explain())
 	}
 	pc := r.peers.get(zone, endpoint)
 	session := sessionOf(creds)

@@ -843,6 +843,19 @@ func TestAuthAndBadInput(t *testing.T) {
 	if !strings.Contains(ae.ErrorMessage(), "put-object") || !strings.Contains(ae.ErrorMessage(), "authz") {
 		t.Fatalf("denial message does not name the operation and bucket: %s", ae.ErrorMessage())
 	}
+	// ... and the answer says it as fields too, which clients read
+	// through s3client (SDK calls included).
+	if se := s3client.ErrorOf(err); se == nil || se.DeniedOperation != "put-object" || se.BucketName != "authz" || se.Key != "k" ||
+		se.DeniedRole != "reader" || !strings.HasPrefix(se.DeniedReason, "no rule of services.sos matches put-object") {
+		t.Fatalf("denial fields: %+v", se)
+	}
+	resp, body = e.raw("GET", "/authz?versioning", nil, nil, readerKey, readerSec)
+	wantRawError(t, resp, body, 403, "AccessDenied")
+	for _, el := range []string{"<BucketName>authz</BucketName>", "<SosOperation>get-bucket-versioning</SosOperation>", "<SosRole>reader</SosRole>", "<SosReason>no rule of services.sos matches"} {
+		if !bytes.Contains(body, []byte(el)) {
+			t.Errorf("denial document lacks %s: %s", el, body)
+		}
+	}
 	if _, err := reader.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("open"), Key: aws.String("k"), Body: strings.NewReader("yes")}); err != nil {
 		t.Fatal(err)
 	}

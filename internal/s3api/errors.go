@@ -35,6 +35,14 @@ var (
 //     that holds it, as S3 names a bucket's region; a BucketAlreadyExists
 //     without a known zone has no X-Amz-Bucket-Region;
 //   - *sigv4.WrongRegionError: <Region>, the region expected.
+//
+// An AccessDenied that the access decision made (Handler.decide) carries
+// what was refused as fields: <BucketName> and <Key> (S3's elements), and
+// sos's own <SosOperation> (the operation, in kebab-case), <SosRole> (the
+// role whose policy decided; absent when no role did, as for an unknown
+// key) and <SosReason> (the policy's words: which rule decided, or that
+// none matched). S3 clients ignore elements they do not know; sos's CLI
+// reads these (through s3client) instead of the message.
 var errorTable = []struct {
 	err  error
 	code s3err.Code

@@ -371,8 +371,10 @@ func (h *Handler) decide(req *request, ir iam.Request) error {
 		}
 	}
 	msg := "Access Denied: " + what + " is not allowed"
-	if d.Reason != "" {
-		msg += " (" + d.Reason + ")"
+	if why := d.Explain(); why != "" {
+		msg += " (" + why + ")"
 	}
-	return s3err.New(s3err.AccessDenied, msg+".")
+	e := s3err.New(s3err.AccessDenied, msg+".")
+	e.Operation, e.BucketName, e.Key, e.Role, e.Reason = ir.Operation, ir.Bucket, ir.Key, d.Role, d.Reason
+	return e
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Config is everything a client of one zone needs; nothing is read from the
@@ -42,6 +43,7 @@ func New(cfg Config, optFns ...func(*s3.Options)) *s3.Client {
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 		RetryMaxAttempts:           cfg.MaxAttempts,
+		APIOptions:                 []func(*middleware.Stack) error{keepErrorDocuments},
 	}
 	if cfg.SDKChecksums {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported

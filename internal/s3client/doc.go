@@ -13,9 +13,14 @@
 // Replication) and where the SDK's work per request would be measured
 // instead of the server's (the load generator). ErrorOf turns an S3 error
 // answer, from the SDK or from a raw call, into one *Error with its code,
-// message, HTTP status and X-Amz-Bucket-Region.
+// message, HTTP status, X-Amz-Bucket-Region and the elements of the <Error>
+// document beyond code and message (for SDK calls a middleware keeps the
+// document, which the SDK otherwise drops): the zone of a taken bucket name
+// and what an access decision refused are fields, never parsed from the
+// message.
 //
 // The CLI, the web console, the zones (replication, destination checks),
 // sosload and the tests use it; how errors are worded for a person stays
-// with each of them.
+// with each of them, but for Error.Denied, the one wording of a refusal
+// that the CLI shows and the replication workers record.
 package s3client

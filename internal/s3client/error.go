@@ -11,10 +11,11 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// Error is an S3 error answer: the <Error> body's code and message, the
-// HTTP status, and the X-Amz-Bucket-Region header (the zone holding the
-// bucket, on a redirect). It implements smithy.APIError, as the SDK's
-// errors do.
+// Error is an S3 error answer: the <Error> body's code, message and extra
+// elements, the HTTP status, and the X-Amz-Bucket-Region header (the zone
+// holding the bucket, on a redirect or a name taken in another zone). It
+// implements smithy.APIError, as the SDK's errors do. A HEAD answer has no
+// body: only the status and the headers.
 type Error struct {
 	// Op is the operation in sos's kebab-case (head-object,
 	// get-bucket-replication), "" when unknown.
@@ -22,8 +23,19 @@ type Error struct {
 	Code       string
 	Message    string
 	StatusCode int
-	Region     string
-	RequestID  string
+	// Region is X-Amz-Bucket-Region, else the <Region> element.
+	Region    string
+	RequestID string
+	// BucketName, Key and Endpoint are S3's elements of that name (the
+	// endpoint to use, on PermanentRedirect).
+	BucketName, Key, Endpoint string
+	// DeniedOperation, DeniedRole and DeniedReason are what a zone's
+	// access decision says on an AccessDenied (sos's <SosOperation>,
+	// <SosRole>, <SosReason>): the operation refused (on BucketName/Key),
+	// the role whose policy decided ("" when none did) and the policy's
+	// words. All three are empty when the zone did not decide (a bad
+	// signature, an anonymous request) or the answer has no body.
+	DeniedOperation, DeniedRole, DeniedReason string
 }
 
 func (e *Error) Error() string {
@@ -36,6 +48,31 @@ func (e *Error) Error() string {
 		return e.Message
 	}
 	return "HTTP " + http.StatusText(e.StatusCode)
+}
+
+// Denied says what a zone's access decision refused, from the Denied*
+// fields ("role r does not allow put-object on b/k (no rule … matches …)",
+// "get-object on b/k is not allowed (unknown access key …)"); "" when the
+// answer has none.
+func (e *Error) Denied() string {
+	if e.DeniedOperation == "" {
+		return ""
+	}
+	on := ""
+	if e.BucketName != "" {
+		on = " on " + e.BucketName
+		if e.Key != "" {
+			on += "/" + e.Key
+		}
+	}
+	why := ""
+	if e.DeniedReason != "" {
+		why = " (" + e.DeniedReason + ")"
+	}
+	if e.DeniedRole != "" {
+		return "role " + e.DeniedRole + " does not allow " + e.DeniedOperation + on + why
+	}
+	return e.DeniedOperation + on + " is not allowed" + why
 }
 
 // ErrorCode is the S3 error code.
@@ -75,13 +112,22 @@ func ErrorOf(err error) *Error {
 	if errors.As(err, &ae) {
 		e.Code, e.Message, found = ae.ErrorCode(), ae.ErrorMessage(), true
 	}
+	var be *bodyError
+	if errors.As(err, &be) {
+		be.doc.fill(e)
+	}
 	// The SDK wraps transport failures in a ResponseError too, with no
 	// response (status 0): those are no answer.
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) && re.HTTPStatusCode() != 0 {
-		e.StatusCode, e.RequestID, found = re.HTTPStatusCode(), re.ServiceRequestID(), true
+		e.StatusCode, found = re.HTTPStatusCode(), true
+		if id := re.ServiceRequestID(); id != "" {
+			e.RequestID = id
+		}
 		if re.Response != nil {
-			e.Region = re.Response.Header.Get("X-Amz-Bucket-Region")
+			if r := re.Response.Header.Get("X-Amz-Bucket-Region"); r != "" {
+				e.Region = r
+			}
 		}
 	}
 	if !found {
@@ -107,25 +153,55 @@ func errorFromResponse(op string, res *http.Response, body []byte) *Error {
 	e := &Error{
 		Op:         op,
 		StatusCode: res.StatusCode,
-		Region:     res.Header.Get("X-Amz-Bucket-Region"),
 		RequestID:  res.Header.Get("X-Amz-Request-Id"),
 	}
-	var x struct {
-		XMLName   xml.Name `xml:"Error"`
-		Code      string   `xml:"Code"`
-		Message   string   `xml:"Message"`
-		RequestID string   `xml:"RequestId"`
+	if doc, ok := parseErrorDocument(body); ok {
+		e.Code, e.Message = doc.Code, doc.Message
+		doc.fill(e)
+	} else {
+		// Not an <Error> document (a proxy's page, say): its text is the message.
+		e.Message = clip(strings.TrimSpace(string(body)), 512)
 	}
-	if xml.Unmarshal(body, &x) == nil {
-		e.Code, e.Message = x.Code, x.Message
-		if e.RequestID == "" {
-			e.RequestID = x.RequestID
-		}
-		return e
+	if r := res.Header.Get("X-Amz-Bucket-Region"); r != "" {
+		e.Region = r
 	}
-	// Not an <Error> document (a proxy's page, say): its text is the message.
-	e.Message = clip(strings.TrimSpace(string(body)), 512)
 	return e
+}
+
+// errorDocument is an S3 <Error> document: what s3client reads of it.
+type errorDocument struct {
+	XMLName         xml.Name `xml:"Error"`
+	Code            string   `xml:"Code"`
+	Message         string   `xml:"Message"`
+	RequestID       string   `xml:"RequestId"`
+	BucketName      string   `xml:"BucketName"`
+	Key             string   `xml:"Key"`
+	Region          string   `xml:"Region"`
+	Endpoint        string   `xml:"Endpoint"`
+	DeniedOperation string   `xml:"SosOperation"`
+	DeniedRole      string   `xml:"SosRole"`
+	DeniedReason    string   `xml:"SosReason"`
+}
+
+func parseErrorDocument(body []byte) (errorDocument, bool) {
+	var d errorDocument
+	if len(body) == 0 || xml.Unmarshal(body, &d) != nil {
+		return errorDocument{}, false
+	}
+	return d, true
+}
+
+// fill copies the elements beyond code and message into e (the request ID
+// only when no header gave one).
+func (d *errorDocument) fill(e *Error) {
+	if e.RequestID == "" {
+		e.RequestID = d.RequestID
+	}
+	if e.Region == "" {
+		e.Region = d.Region
+	}
+	e.BucketName, e.Key, e.Endpoint = d.BucketName, d.Key, d.Endpoint
+	e.DeniedOperation, e.DeniedRole, e.DeniedReason = d.DeniedOperation, d.DeniedRole, d.DeniedReason
 }
 
 func clip(s string, n int) string {

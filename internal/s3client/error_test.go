@@ -28,6 +28,13 @@ func TestErrorFromResponse(t *testing.T) {
 			Error{Op: "op", Code: "NoSuchBucket", Message: "The specified bucket does not exist", StatusCode: 404, Region: "ch-dk-2", RequestID: "r1"}},
 		{"request id header wins", 403, hdr("X-Amz-Request-Id", "h1"), `<Error><Code>AccessDenied</Code><Message>no</Message><RequestId>b1</RequestId></Error>`,
 			Error{Op: "op", Code: "AccessDenied", Message: "no", StatusCode: 403, RequestID: "h1"}},
+		{"a decided denial", 403, hdr("X-Amz-Bucket-Region", "ch-dk-2"),
+			`<Error><Code>AccessDenied</Code><Message>Access Denied.</Message><BucketName>b</BucketName><Key>k</Key><SosOperation>put-object</SosOperation><SosRole>r</SosRole><SosReason>no rule matches</SosReason></Error>`,
+			Error{Op: "op", Code: "AccessDenied", Message: "Access Denied.", StatusCode: 403, Region: "ch-dk-2", BucketName: "b", Key: "k",
+				DeniedOperation: "put-object", DeniedRole: "r", DeniedReason: "no rule matches"}},
+		{"region element, no header", 409, hdr(),
+			`<Error><Code>BucketAlreadyExists</Code><Message>taken</Message><BucketName>b</BucketName><Region>at-vie-1</Region></Error>`,
+			Error{Op: "op", Code: "BucketAlreadyExists", Message: "taken", StatusCode: 409, Region: "at-vie-1", BucketName: "b"}},
 		{"no body", 301, hdr("X-Amz-Bucket-Region", "at-vie-1"), "", Error{Op: "op", StatusCode: 301, Region: "at-vie-1"}},
 		{"a proxy's page", 502, hdr(), "  <html>bad gateway</html>\n", Error{Op: "op", StatusCode: 502, Message: "<html>bad gateway</html>"}},
 		{"another XML document", 500, hdr(), "<Oops><Code>X</Code></Oops>", Error{Op: "op", StatusCode: 500, Message: "<Oops><Code>X</Code></Oops>"}},
@@ -61,6 +68,23 @@ func TestErrorWords(t *testing.T) {
 		}
 		if got := c.e.ErrorFault(); got != c.fault {
 			t.Errorf("%+v: fault %v, want %v", c.e, got, c.fault)
+		}
+	}
+}
+
+func TestDenied(t *testing.T) {
+	for _, c := range []struct {
+		e    Error
+		want string
+	}{
+		{Error{DeniedOperation: "put-object", BucketName: "b", Key: "k", DeniedRole: "r", DeniedReason: "no rule matches"}, "role r does not allow put-object on b/k (no rule matches)"},
+		{Error{DeniedOperation: "list-buckets", DeniedRole: "r", DeniedReason: "rule x denies"}, "role r does not allow list-buckets (rule x denies)"},
+		{Error{DeniedOperation: "get-object", BucketName: "b", Key: "k", DeniedReason: "unknown access key"}, "get-object on b/k is not allowed (unknown access key)"},
+		{Error{DeniedOperation: "list-objects", BucketName: "b"}, "list-objects on b is not allowed"},
+		{Error{Code: "AccessDenied", Message: "Access Denied: put-object on bucket b is not allowed."}, ""},
+	} {
+		if got := c.e.Denied(); got != c.want {
+			t.Errorf("%+v: Denied() = %q, want %q", c.e, got, c.want)
 		}
 	}
 }

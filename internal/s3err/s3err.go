@@ -150,6 +150,15 @@ type Error struct {
 	Endpoint   string // PermanentRedirect: the endpoint to use
 	Condition  string // PreconditionFailed: the header that failed
 
+	// sos's own elements (S3 clients ignore elements they do not know):
+	// on an AccessDenied that an access decision made, the operation
+	// refused (<SosOperation>, in sos's kebab-case), the role whose policy
+	// decided (<SosRole>, none when no role did) and the decision's words
+	// (<SosReason>). BucketName and Key name what was refused.
+	Operation string
+	Role      string
+	Reason    string
+
 	// Set by the writer of the response.
 	Resource  string
 	RequestID string
@@ -184,6 +193,9 @@ type xmlError struct {
 	Region     string   `xml:"Region,omitempty"`
 	Endpoint   string   `xml:"Endpoint,omitempty"`
 	Condition  string   `xml:"Condition,omitempty"`
+	Operation  string   `xml:"SosOperation,omitempty"`
+	Role       string   `xml:"SosRole,omitempty"`
+	Reason     string   `xml:"SosReason,omitempty"`
 	Resource   string   `xml:"Resource,omitempty"`
 	RequestID  string   `xml:"RequestId"`
 	HostID     string   `xml:"HostId,omitempty"`
@@ -194,7 +206,8 @@ func (e *Error) XML() []byte {
 	b, err := xml.Marshal(xmlError{
 		Code: e.Code, Message: e.Message, BucketName: e.BucketName, Key: e.Key,
 		VersionID: e.VersionID, UploadID: e.UploadID, Region: e.Region,
-		Endpoint: e.Endpoint, Condition: e.Condition, Resource: e.Resource,
+		Endpoint: e.Endpoint, Condition: e.Condition,
+		Operation: e.Operation, Role: e.Role, Reason: e.Reason, Resource: e.Resource,
 		RequestID: e.RequestID, HostID: e.HostID,
 	})
 	if err != nil {

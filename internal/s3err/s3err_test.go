@@ -45,3 +45,19 @@ func TestErrorXMLAndIs(t *testing.T) {
 		t.Fatal("As")
 	}
 }
+
+// The elements sos adds to a decided AccessDenied keep their wire names:
+// clients (s3client) read them by name.
+func TestDeniedElements(t *testing.T) {
+	e := New(AccessDenied, "Access Denied: put-object on bucket b, key k is not allowed (role r: no rule matches).")
+	e.BucketName, e.Key, e.Operation, e.Role, e.Reason = "b", "k", "put-object", "r", "no rule matches"
+	doc := string(e.XML())
+	for _, el := range []string{"<BucketName>b</BucketName>", "<Key>k</Key>", "<SosOperation>put-object</SosOperation>", "<SosRole>r</SosRole>", "<SosReason>no rule matches</SosReason>"} {
+		if !strings.Contains(doc, el) {
+			t.Errorf("no %s in %s", el, doc)
+		}
+	}
+	if doc := string(New(AccessDenied, "").XML()); strings.Contains(doc, "<Sos") {
+		t.Errorf("an undecided AccessDenied has sos elements: %s", doc)
+	}
+}
