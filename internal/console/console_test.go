@@ -408,6 +408,34 @@ func TestSignInNeedsTheFormsToken(t *testing.T) {
 // TestIAMEscalationRefused: the console applies the same rule as API v2 (the
 // plane's Authorize): a key that may create keys and set policies may not
 // hand out more than its own role allows, and the page says why.
+// TestFormErrorsBesideTheirField: the console puts a control-plane error
+// beside the field the error names (control.Error's Field), whatever words
+// the message uses: a role named "description" that is taken is a name
+// error, not a description error.
+func TestFormErrorsBesideTheirField(t *testing.T) {
+	plane := openPlane(t)
+	srv := httptest.NewServer(console.New(console.Options{Plane: plane}))
+	defer srv.Close()
+	if _, _, err := plane.CreateRole(context.Background(), control.RoleSpec{Name: "description", Editable: true, Policy: mustPolicy(t, seedPolicy)}); err != nil {
+		t.Fatal(err)
+	}
+	root, secret := plane.RootCredentials()
+	cl, token := signIn(t, srv.URL, root, secret)
+
+	body := post(t, cl, srv.URL+"/iam/roles/add", url.Values{"csrf": {token}, "name": {"description"}, "policy": {seedPolicy}}, http.StatusBadRequest)
+	if !regexp.MustCompile(`id="name-error">a role named &#34;description&#34; already exists`).MatchString(body) {
+		t.Errorf("taken name: not shown beside the name field:\n%s", body)
+	}
+	body = post(t, cl, srv.URL+"/iam/roles/add", url.Values{"csrf": {token}, "name": {"d"}, "description": {strings.Repeat("x", 1025)}, "policy": {seedPolicy}}, http.StatusBadRequest)
+	if !regexp.MustCompile(`maxlength="1024">\s*<p class="field-error" role="alert">description is longer than 1024 bytes`).MatchString(body) {
+		t.Errorf("long description: not shown beside the description field:\n%s", body)
+	}
+	body = post(t, cl, srv.URL+"/iam/keys", url.Values{"csrf": {token}, "name": {"k"}, "role": {"no-such-role"}}, http.StatusBadRequest)
+	if !regexp.MustCompile(`</select>\s*<p class="field-error" role="alert">role &#34;no-such-role&#34; not found`).MatchString(body) {
+		t.Errorf("unknown role: not shown beside the role field:\n%s", body)
+	}
+}
+
 func TestIAMEscalationRefused(t *testing.T) {
 	plane := openPlane(t)
 	srv := httptest.NewServer(console.New(console.Options{Plane: plane}))

@@ -143,11 +143,9 @@ func (c *console) addRole(w http.ResponseWriter, r *http.Request, s *session) er
 		if !errors.As(err, &ce) {
 			return err
 		}
-		switch {
-		case strings.Contains(ce.Message, "description"):
-			f.Errors["description"] = ce.Message
-		case strings.Contains(ce.Message, "name"):
-			f.Errors["name"] = ce.Message
+		switch ce.Field {
+		case "name", "description":
+			f.Errors[ce.Field] = ce.Message
 		default:
 			f.Errors["form"] = ce.Message
 		}
@@ -346,10 +344,13 @@ func (c *console) createKey(w http.ResponseWriter, r *http.Request, s *session) 
 		if !errors.As(err, &ce) {
 			return err
 		}
-		if strings.Contains(ce.Message, "role") {
+		switch ce.Field {
+		case "role-id":
 			errs["role"] = ce.Message
-		} else {
+		case "name":
 			errs["name"] = ce.Message
+		default:
+			errs["form"] = ce.Message
 		}
 	}
 	p, err := c.keysData(r, s)

@@ -37,7 +37,7 @@ type UsageRow struct {
 // says why a name breaks them in an ErrInvalid error.
 func ValidBucketName(name string) error {
 	if err := bucketname.Check(name); err != nil {
-		return errorf(ErrInvalid, "%s", err)
+		return fieldErrorf("name", ErrInvalid, "%s", err)
 	}
 	return nil
 }
@@ -53,7 +53,7 @@ func (p *Plane) RegisterBucket(ctx context.Context, name, zone string) (Bucket, 
 		return Bucket{}, err
 	}
 	if _, ok := p.Zone(zone); !ok {
-		return Bucket{}, errorf(ErrInvalid, "zone %q is not configured", zone)
+		return Bucket{}, fieldErrorf("zone", ErrInvalid, "zone %q is not configured", zone)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -125,7 +125,7 @@ func (p *Plane) ReportUsage(ctx context.Context, zone string, buckets []BucketUs
 		return err
 	}
 	if _, ok := p.Zone(zone); !ok {
-		return errorf(ErrInvalid, "zone %q is not configured", zone)
+		return fieldErrorf("zone", ErrInvalid, "zone %q is not configured", zone)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

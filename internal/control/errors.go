@@ -14,10 +14,14 @@ var (
 	ErrNotEditable = errors.New("not editable")
 )
 
-// Error is a control-plane error of one of the sentinel kinds.
+// Error is a control-plane error of one of the sentinel kinds. Field, when
+// set, names the request field at fault as API v2 spells it ("name",
+// "description", "labels", "permissions", "policy", "role-id", "zone"), so
+// that a form can show the message beside that field.
 type Error struct {
 	Kind    error
 	Message string
+	Field   string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -25,6 +29,11 @@ func (e *Error) Unwrap() error { return e.Kind }
 
 func errorf(kind error, format string, args ...any) error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// fieldErrorf is errorf for an error about one request field.
+func fieldErrorf(field string, kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), Field: field}
 }
 
 // BucketAlreadyExistsError: the bucket name is registered by another zone.

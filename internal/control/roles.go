@@ -167,28 +167,29 @@ const (
 )
 
 func validateRoleFields(name, description string, labels map[string]string, permissions []string) error {
-	if name != "" || description != "" {
-		if !utf8.ValidString(name) || !utf8.ValidString(description) {
-			return errorf(ErrInvalid, "role name and description must be UTF-8 text")
-		}
+	if !utf8.ValidString(name) {
+		return fieldErrorf("name", ErrInvalid, "role name must be UTF-8 text")
+	}
+	if !utf8.ValidString(description) {
+		return fieldErrorf("description", ErrInvalid, "description must be UTF-8 text")
 	}
 	if len(description) > maxDescriptionLen {
-		return errorf(ErrInvalid, "description is longer than %d bytes", maxDescriptionLen)
+		return fieldErrorf("description", ErrInvalid, "description is longer than %d bytes", maxDescriptionLen)
 	}
 	if len(labels) > maxLabels {
-		return errorf(ErrInvalid, "a role may have at most %d labels", maxLabels)
+		return fieldErrorf("labels", ErrInvalid, "a role may have at most %d labels", maxLabels)
 	}
 	for k, v := range labels {
 		if strings.TrimSpace(k) == "" || len(k) > maxNameLen || len(v) > maxNameLen {
-			return errorf(ErrInvalid, "label %q: keys must be non-empty and keys and values at most %d bytes", k, maxNameLen)
+			return fieldErrorf("labels", ErrInvalid, "label %q: keys must be non-empty and keys and values at most %d bytes", k, maxNameLen)
 		}
 	}
 	if len(permissions) > maxPermissions {
-		return errorf(ErrInvalid, "a role may have at most %d permissions", maxPermissions)
+		return fieldErrorf("permissions", ErrInvalid, "a role may have at most %d permissions", maxPermissions)
 	}
 	for _, perm := range permissions {
 		if strings.TrimSpace(perm) == "" || len(perm) > maxNameLen {
-			return errorf(ErrInvalid, "permission %q is not valid", perm)
+			return fieldErrorf("permissions", ErrInvalid, "permission %q is not valid", perm)
 		}
 	}
 	return nil
@@ -205,10 +206,10 @@ func (p *Plane) CreateRole(ctx context.Context, spec RoleSpec) (Role, Operation,
 	}
 	name := strings.TrimSpace(spec.Name)
 	if name == "" {
-		return Role{}, Operation{}, errorf(ErrInvalid, "a role needs a name")
+		return Role{}, Operation{}, fieldErrorf("name", ErrInvalid, "a role needs a name")
 	}
 	if len(name) > maxNameLen {
-		return Role{}, Operation{}, errorf(ErrInvalid, "role name is longer than %d bytes", maxNameLen)
+		return Role{}, Operation{}, fieldErrorf("name", ErrInvalid, "role name is longer than %d bytes", maxNameLen)
 	}
 	if err := validateRoleFields(name, spec.Description, spec.Labels, spec.Permissions); err != nil {
 		return Role{}, Operation{}, err
@@ -235,7 +236,7 @@ func (p *Plane) CreateRole(ctx context.Context, spec RoleSpec) (Role, Operation,
 	defer p.mu.Unlock()
 	for _, other := range p.roles {
 		if other.Name == name {
-			return Role{}, Operation{}, errorf(ErrConflict, "a role named %q already exists (%s)", name, other.ID)
+			return Role{}, Operation{}, fieldErrorf("name", ErrConflict, "a role named %q already exists (%s)", name, other.ID)
 		}
 	}
 	w := p.store.batch()
@@ -325,7 +326,7 @@ func (p *Plane) SetRolePolicy(ctx context.Context, id string, pol *iam.Policy) (
 		return Operation{}, err
 	}
 	if pol == nil {
-		return Operation{}, errorf(ErrInvalid, "a policy document is required")
+		return Operation{}, fieldErrorf("policy", ErrInvalid, "a policy document is required")
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -399,19 +400,19 @@ func (p *Plane) CreateAPIKey(ctx context.Context, name, roleID string) (APIKey, 
 	}
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return APIKey{}, errorf(ErrInvalid, "an API key needs a name")
+		return APIKey{}, fieldErrorf("name", ErrInvalid, "an API key needs a name")
 	}
 	if len(name) > maxNameLen || !utf8.ValidString(name) {
-		return APIKey{}, errorf(ErrInvalid, "API key name must be UTF-8 text of at most %d bytes", maxNameLen)
+		return APIKey{}, fieldErrorf("name", ErrInvalid, "API key name must be UTF-8 text of at most %d bytes", maxNameLen)
 	}
 	if roleID == "" {
-		return APIKey{}, errorf(ErrInvalid, "an API key needs a role-id")
+		return APIKey{}, fieldErrorf("role-id", ErrInvalid, "an API key needs a role-id")
 	}
 	k := &APIKey{Key: newAPIKeyID(), Name: name, Secret: newSecret(), RoleID: roleID, CreatedAt: p.now().UTC()}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.roles[roleID]; !ok {
-		return APIKey{}, errorf(ErrNotFound, "role %q not found", roleID)
+		return APIKey{}, fieldErrorf("role-id", ErrNotFound, "role %q not found", roleID)
 	}
 	if _, clash := p.keys[k.Key]; clash || k.Key == p.rootKey {
 		return APIKey{}, errors.New("control: generated API key collides with an existing one; retry")

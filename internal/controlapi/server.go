@@ -183,6 +183,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body["message"] = fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)
 	case errors.As(err, &ce):
 		body["message"] = ce.Message
+		if ce.Field != "" {
+			body["field"] = ce.Field
+		}
 		switch {
 		case errors.Is(err, control.ErrNotFound):
 			status = http.StatusNotFound

@@ -358,6 +358,39 @@ func TestMalformedRequests(t *testing.T) {
 	}
 }
 
+// TestErrorsNameTheirField: an invalid request field is named in the
+// error's "field" (as API v2 spells it), so that a form or a client can put
+// the message beside it without reading the prose.
+func TestErrorsNameTheirField(t *testing.T) {
+	e := newEnv(t, controlapi.Options{})
+	e.createRole("taken", seedPolicy, true)
+	cases := []struct {
+		name, method, path, body string
+		field                    string
+	}{
+		{"role without name", "POST", "/v2/iam-role", `{"description":"x"}`, "name"},
+		{"role name taken", "POST", "/v2/iam-role", `{"name":"taken","policy":` + seedPolicy + `}`, "name"},
+		{"description too long", "POST", "/v2/iam-role", `{"name":"d","description":"` + strings.Repeat("d", 1025) + `"}`, "description"},
+		{"bad permission", "POST", "/v2/iam-role", `{"name":"p","permissions":[" "]}`, "permissions"},
+		{"key without name", "POST", "/v2/api-key", `{"role-id":"x"}`, "name"},
+		{"key without role", "POST", "/v2/api-key", `{"name":"a"}`, "role-id"},
+		{"key of unknown role", "POST", "/v2/api-key", `{"name":"a","role-id":"nope"}`, "role-id"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.root(c.method, c.path, c.body)
+			if got, _ := r.json(t)["field"].(string); r.status/100 != 4 || got != c.field {
+				t.Errorf("%d %s: field %q, want %q", r.status, r.body, got, c.field)
+			}
+		})
+	}
+	// An error that is about no one field carries none.
+	r := e.root("GET", "/v2/iam-role/no-such-role", "")
+	if _, has := r.json(t)["field"]; r.status != 404 || has {
+		t.Errorf("%d %s: want 404 without a field", r.status, r.body)
+	}
+}
+
 func TestAPIKeys(t *testing.T) {
 	e := newEnv(t, controlapi.Options{})
 	id := e.createRole("r", seedPolicy, true)
