@@ -182,6 +182,34 @@ func (a *Authorizer) Role(id string) (Role, bool) {
 	return *r, true
 }
 
+// PassRole decides whether who may have the zone act as role roleID, as
+// the Role of a replication configuration does: the zone's workers then
+// read and write with that role's policy. The root key may name any role;
+// an API key or a role session only a role whose policy allows nothing for
+// service sos that its own role's policy does not ((*Policy).Exceeds), so
+// that put-bucket-replication cannot lend a key the rights of a stronger
+// role. exists is false when there is no such role; refusal, when not
+// empty, says in words why who may not name it.
+func (a *Authorizer) PassRole(who Principal, roleID string) (exists bool, refusal string) {
+	st := a.state.Load()
+	target, ok := st.roles[roleID]
+	if !ok {
+		return false, ""
+	}
+	if who.Kind == PrincipalRoot {
+		return true, ""
+	}
+	own, ok := st.roles[who.RoleID]
+	if !ok {
+		return true, fmt.Sprintf("your role %s no longer exists", who.RoleID)
+	}
+	holder := "role " + own.Name + "'s policy"
+	if e := target.Policy.exceedsFor(ServiceSOS, own.Policy); e != nil {
+		return true, fmt.Sprintf("role %s allows more than role %s: %s", target.Name, own.Name, e.Words(holder))
+	}
+	return true, ""
+}
+
 // Secret returns the secret that signs requests of accessKey, for SigV4
 // verification: the root key's, an API key's, or a temporary credential's
 // (derived, after checking its session token). A session token given with a

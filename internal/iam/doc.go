@@ -29,5 +29,8 @@
 // (whatever it lets through, the other policy allows for the same request)
 // but not complete. A rule that reads api_key never counts as equal, as it
 // decides differently for another key. The control plane uses it so that no
-// API key can hand out more than its own role allows.
+// API key can hand out more than its own role allows; a zone uses it
+// (through (*Authorizer).PassRole, for service sos) so that no key can name
+// as a replication configuration's Role, which the zone's workers act as, a
+// role that allows more than its own.
 package iam

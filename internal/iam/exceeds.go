@@ -101,6 +101,11 @@ func (p *Policy) Exceeds(holder *Policy) *Excess {
 	return nil
 }
 
+// exceedsFor is Exceeds for one service only.
+func (p *Policy) exceedsFor(service string, holder *Policy) *Excess {
+	return exceedsService(service, p.view(service), holder.view(service))
+}
+
 func exceedsService(service string, g, h serviceView) *Excess {
 	switch {
 	case h.allowAll, g.denyAll:

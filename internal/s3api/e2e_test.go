@@ -61,10 +61,6 @@ func (l locator) BucketZone(b string) (string, string, bool) {
 	return z[0], z[1], ok
 }
 
-type roles struct{ a *iam.Authorizer }
-
-func (r roles) RoleExists(id string) bool { _, ok := r.a.Role(id); return ok }
-
 // fakeRepl stands in for the replication workers, which live in another
 // package; it records calls.
 type fakeRepl struct{ calls []string }
@@ -138,7 +134,7 @@ func newZoneEnv(t *testing.T, zone string, withRepl bool) *env {
 	opts := s3api.Options{
 		Zone: zone, Objects: svc, Auth: authz,
 		Locator: locator{"elsewhere": {"at-vie-1", "http://127.0.0.1:9002"}},
-		Roles:   roles{authz}, Logger: logger,
+		Roles:   authz, Logger: logger,
 	}
 	if withRepl {
 		opts.Replication = &fakeRepl{}

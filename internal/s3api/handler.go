@@ -49,9 +49,11 @@ type Locator interface {
 	Buckets() []meta.Bucket
 }
 
-// Roles tells whether an IAM role exists, to validate replication configs.
+// Roles decides the Role of a replication configuration (iam's
+// (*Authorizer).PassRole): whether it exists, and whether who may have the
+// zone act as it (refusal in words when not).
 type Roles interface {
-	RoleExists(id string) bool
+	PassRole(who iam.Principal, roleID string) (exists bool, refusal string)
 }
 
 // Options configure New.
@@ -64,7 +66,7 @@ type Options struct {
 	// into 301 PermanentRedirect naming its endpoint.
 	Locator Locator
 	// Roles, when set, is asked whether the Role of a replication
-	// configuration exists.
+	// configuration exists and may be named by the caller.
 	Roles Roles
 	// Replication serves the sos-replication-* extensions; nil answers them
 	// with 501 NotImplemented.

@@ -37,9 +37,20 @@ func (h *Handler) putBucketReplication(req *request) error {
 	if err != nil {
 		return err
 	}
-	if h.roles != nil && !h.roles.RoleExists(cfg.Role) {
-		return s3err.New(s3err.InvalidArgument, fmt.Sprintf(
-			"Invalid ReplicationConfiguration: the role %q does not exist; Role must be the UUID of an IAM role.", clip(cfg.Role)))
+	if h.roles != nil {
+		exists, refusal := h.roles.PassRole(req.principal, cfg.Role)
+		if !exists {
+			return s3err.New(s3err.InvalidArgument, fmt.Sprintf(
+				"Invalid ReplicationConfiguration: the role %q does not exist; Role must be the UUID of an IAM role.", clip(cfg.Role)))
+		}
+		if refusal != "" {
+			// The workers would act as this role: a key may not lend
+			// itself a stronger one through a replication configuration.
+			e := s3err.New(s3err.AccessDenied, fmt.Sprintf(
+				"Access Denied: put-bucket-replication on bucket %s may not name role %s (%s).", req.bucket, clip(cfg.Role), refusal))
+			e.Operation, e.BucketName, e.Role, e.Reason = "put-bucket-replication", req.bucket, req.principal.RoleName, refusal
+			return e
+		}
 	}
 	if err := h.objects.SetReplication(req.r.Context(), req.bucket, cfg); err != nil {
 		return err

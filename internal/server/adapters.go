@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"sos/internal/controlclient"
-	"sos/internal/iam"
 	"sos/internal/meta"
 	"sos/internal/object"
 	"sos/internal/replication"
@@ -106,14 +105,6 @@ func (l locator) Buckets() []meta.Bucket {
 		out[i] = meta.Bucket{Name: b.Name, Zone: b.Zone, CreatedAt: b.CreatedAt}
 	}
 	return out
-}
-
-// roles tells the S3 handler whether a role exists.
-type roles struct{ a *iam.Authorizer }
-
-func (r roles) RoleExists(id string) bool {
-	_, ok := r.a.Role(id)
-	return ok
 }
 
 // replStatus serves the sos-replication-* extensions from the replicator.

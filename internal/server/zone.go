@@ -159,7 +159,7 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 		Objects:     svc,
 		Auth:        cc.Authorizer(),
 		Locator:     locator{cc},
-		Roles:       roles{cc.Authorizer()},
+		Roles:       cc.Authorizer(),
 		Replication: replStatus{r},
 		Domains:     append([]string{c.ln.Addr().String()}, c.domains...),
 		Logger:      log,

@@ -139,12 +139,6 @@ func (c *Cluster) CheckDestination(ctx context.Context, bucket string) error {
 	return nil
 }
 
-// RoleExists is the S3 handler's role check.
-func (c *Cluster) RoleExists(id string) bool {
-	_, ok := c.Authz.Role(id)
-	return ok
-}
-
 type zoneRegistry struct {
 	c *Cluster
 	z *Zone
@@ -323,7 +317,7 @@ func (z *Zone) Start() error {
 		return err
 	}
 	var h http.Handler = s3api.New(s3api.Options{
-		Zone: z.Name, Objects: svc, Auth: z.c.Authz, Locator: z.c, Roles: z.c,
+		Zone: z.Name, Objects: svc, Auth: z.c.Authz, Locator: z.c, Roles: z.c.Authz,
 		Replication: Adapter{R: r}, Logger: z.c.Logger,
 	})
 	runCtx, cancel := context.WithCancel(context.Background())
