@@ -157,6 +157,7 @@ type devProc struct {
 	*proc
 	data, api string
 	zones     map[string]string // zone name → host:port
+	tls       bool              // sosd dev --tls: HTTPS with a local CA
 }
 
 func startDev(t testing.TB, data string) *devProc {
@@ -166,13 +167,32 @@ func startDev(t testing.TB, data string) *devProc {
 	return d
 }
 
+// startDevTLS is startDev with --tls.
+func startDevTLS(t testing.TB, data string) *devProc {
+	t.Helper()
+	d := &devProc{data: data, api: freeAddr(t), zones: map[string]string{"ch-dk-2": freeAddr(t), "at-vie-1": freeAddr(t)}, tls: true}
+	d.start(t)
+	return d
+}
+
+// scheme is how d's listeners are reached.
+func (d *devProc) scheme() string {
+	if d.tls {
+		return "https"
+	}
+	return "http"
+}
+
 func (d *devProc) start(t testing.TB) {
 	t.Helper()
-	d.proc = startProc(t, []string{"SOS_ROOT_API_KEY=" + rootKey, "SOS_ROOT_API_SECRET=" + rootSecret},
-		"dev", "--data", d.data, "--api", d.api,
-		"--zone", "ch-dk-2="+d.zones["ch-dk-2"], "--zone", "at-vie-1="+d.zones["at-vie-1"])
+	args := []string{"dev", "--data", d.data, "--api", d.api,
+		"--zone", "ch-dk-2=" + d.zones["ch-dk-2"], "--zone", "at-vie-1=" + d.zones["at-vie-1"]}
+	if d.tls {
+		args = append(args, "--tls")
+	}
+	d.proc = startProc(t, []string{"SOS_ROOT_API_KEY=" + rootKey, "SOS_ROOT_API_SECRET=" + rootSecret}, args...)
 	for _, z := range d.zones {
-		waitHTTP(t, "http://"+z+"/", d.proc)
+		waitHTTP(t, d.scheme()+"://"+z+"/", d.proc)
 	}
 }
 

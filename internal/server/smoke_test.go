@@ -5,8 +5,12 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"sos/internal/localca"
 )
 
 // TestAWSCLISmoke drives Debian's awscli against a real `sosd dev`.
@@ -95,5 +99,77 @@ func TestRcloneSmoke(t *testing.T) {
 	rc("delete", "sos:rclone-smoke/a.txt")
 	if out := rc("ls", "sos:rclone-smoke"); strings.Contains(out, "a.txt") {
 		t.Fatalf("deleted object still listed:\n%s", out)
+	}
+}
+
+// TestAWSCLIOverTLS drives awscli against `sosd dev --tls`: the CA bundle
+// the banner tells to export, given as --ca-bundle and as AWS_CA_BUNDLE,
+// carries a multipart upload there and back; another CA, or none (the
+// system roots), is refused.
+func TestAWSCLIOverTLS(t *testing.T) {
+	aws := requireTool(t, "/usr/bin/aws", "awscli")
+	d := startDevTLS(t, t.TempDir())
+	exportRE := regexp.MustCompile(`^\s*export AWS_CA_BUNDLE=(\S+) AWS_ACCESS_KEY_ID=` + rootKey + ` AWS_SECRET_ACCESS_KEY=` + rootSecret + `$`)
+	var bundle string
+	pollUntil(t, 5*time.Second, func() string {
+		for _, l := range lines(d.output()) {
+			if m := exportRE.FindStringSubmatch(l); m != nil {
+				bundle = m[1]
+				return ""
+			}
+		}
+		return "sosd dev --tls printed no AWS_CA_BUNDLE export line:\n" + d.output()
+	})
+	if !strings.Contains(d.output(), "SOS_CA_BUNDLE="+bundle) {
+		t.Errorf("the sos CLI's export line lacks SOS_CA_BUNDLE=%s:\n%s", bundle, d.output())
+	}
+	ep := "https://" + d.zones["ch-dk-2"]
+	if !regexp.MustCompile(`(?m)^\s*zone ch-dk-2\s+S3: ` + regexp.QuoteMeta(ep) + `$`).MatchString(d.output()) {
+		t.Errorf("the banner does not name %s:\n%s", ep, d.output())
+	}
+	env := cleanEnv("AWS_ACCESS_KEY_ID="+rootKey, "AWS_SECRET_ACCESS_KEY="+rootSecret,
+		"AWS_DEFAULT_REGION=ch-dk-2", "AWS_MAX_ATTEMPTS=1", "HOME="+t.TempDir())
+	s3 := func(args ...string) string {
+		return run(t, env, aws, append([]string{"--ca-bundle", bundle, "--endpoint-url", ep}, args...)...)
+	}
+
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.bin")
+	data := make([]byte, 9<<20) // two parts of awscli's 8 MiB
+	rand.Read(data)
+	os.WriteFile(big, data, 0o644)
+	s3("s3", "mb", "s3://tls-smoke")
+	s3("s3", "cp", big, "s3://tls-smoke/big.bin")
+	if out := s3("s3", "ls", "s3://tls-smoke"); !strings.Contains(out, "big.bin") || !strings.Contains(out, "9437184") {
+		t.Fatalf("listing lacks big.bin:\n%s", out)
+	}
+	if out := s3("s3api", "head-object", "--bucket", "tls-smoke", "--key", "big.bin"); !strings.Contains(out, `-2\"`) {
+		t.Fatalf("a 9 MiB upload in 8 MiB parts should have a 2-part ETag: %s", out)
+	}
+	got := filepath.Join(dir, "got.bin")
+	s3("s3", "cp", "s3://tls-smoke/big.bin", got)
+	if b, _ := os.ReadFile(got); !bytes.Equal(b, data) {
+		t.Fatal("the object read back over TLS differs")
+	}
+	// What the banner says to export works without --ca-bundle.
+	if out := run(t, append(env, "AWS_CA_BUNDLE="+bundle), aws, "--endpoint-url", ep, "s3", "ls"); !strings.Contains(out, "tls-smoke") {
+		t.Fatalf("s3 ls with AWS_CA_BUNDLE lacks the bucket:\n%s", out)
+	}
+
+	// Another CA, and the system roots, do not verify the zone.
+	other, err := localca.New("another CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := filepath.Join(dir, "other-ca.pem")
+	os.WriteFile(wrong, other.CertPEM, 0o644)
+	for name, args := range map[string][]string{
+		"another CA":       {"--ca-bundle", wrong},
+		"the system roots": nil,
+	} {
+		out, err := runErr(env, aws, append(args, "--endpoint-url", ep, "s3", "ls", "s3://tls-smoke")...)
+		if err == nil || !strings.Contains(out, "SSL validation failed") || !strings.Contains(out, "CERTIFICATE_VERIFY_FAILED") {
+			t.Errorf("awscli trusting %s: %v, want SSL validation failed:\n%s", name, err, out)
+		}
 	}
 }
