@@ -18,7 +18,15 @@ import (
 const usage = `usage:
   sosd dev     [--data DIR] [--api ADDR] [--zone NAME=ADDR]... [--tls | TLS flags]
   sosd control --data DIR --listen ADDR --zone NAME=S3URL... [--api-endpoint URL] [TLS flags]
-  sosd zone    --name NAME --listen ADDR --data DIR --control URL --token TOKEN [--domain HOST]... [TLS flags]
+  sosd zone    --name NAME --listen ADDR --data DIR --control URL --token TOKEN [--domain HOST]...
+               [--metrics-listen ADDR] [--metrics-token TOKEN] [TLS flags]
+
+Metrics of sosd zone (they name every replicated bucket and destination; none are served
+by default; sosd dev serves them to anyone on its S3 listeners):
+  --metrics-listen ADDR  serve GET /metrics on a listener of its own (anonymous unless a
+                         token is given; over TLS with --tls-cert)
+  --metrics-token TOKEN  GET /metrics with "Authorization: Bearer TOKEN" on the S3 listener
+                         and on --metrics-listen (or env SOS_METRICS_TOKEN)
 
 TLS flags (every command):
   --tls-cert FILE   serve HTTPS with this PEM certificate (the chain after it); re-read
@@ -111,12 +119,15 @@ func run(ctx context.Context, cmd string, args []string, reload <-chan os.Signal
 		control := fs.String("control", "", "control plane URL (required)")
 		token := fs.String("token", os.Getenv("SOS_ZONE_TOKEN"), "this zone's token for the control plane (or env SOS_ZONE_TOKEN)")
 		fs.Var(&domains, "domain", "host name for virtual-host style requests (repeatable)")
+		var metrics server.MetricsOptions
+		fs.StringVar(&metrics.Listen, "metrics-listen", "", "serve GET /metrics on this address of its own")
+		fs.StringVar(&metrics.Token, "metrics-token", os.Getenv("SOS_METRICS_TOKEN"), "bearer token for GET /metrics (or env SOS_METRICS_TOKEN)")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
 		return server.RunZone(ctx, server.ZoneOptions{
 			Name: *name, Listen: *listen, DataDir: *data, ControlURL: *control, Token: *token, Domains: domains,
-			TLS: *tlsOpts,
+			TLS: *tlsOpts, Metrics: metrics,
 		})
 	case "-h", "--help", "help":
 		fmt.Print(usage)

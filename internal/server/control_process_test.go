@@ -24,8 +24,29 @@ import (
 // ctlZone is one `sosd zone` child process of a controlZones deployment.
 type ctlZone struct {
 	name, addr, token string
+	metricsAddr       string   // --metrics-listen
 	args              []string // sosd's arguments
 	*proc
+}
+
+// testMetricsToken is the --metrics-token (SOS_METRICS_TOKEN) of the
+// tests' zone processes.
+const testMetricsToken = "metrics-token-of-the-tests"
+
+// zoneEnv is the environment of a zone process with token.
+func zoneEnv(token string) []string {
+	return []string{"SOS_ZONE_TOKEN=" + token, "SOS_METRICS_TOKEN=" + testMetricsToken}
+}
+
+// getMetrics reads a zone's /metrics on its S3 listener with the tests'
+// metrics token.
+func getMetrics(hc *http.Client, zoneURL string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, zoneURL+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+testMetricsToken)
+	return hc.Do(req)
 }
 
 // restart stops the zone (SIGTERM) and starts it again on the same data
@@ -33,7 +54,7 @@ type ctlZone struct {
 func (z *ctlZone) restart(t *testing.T) {
 	t.Helper()
 	z.kill(syscall.SIGTERM)
-	z.proc = startProc(t, []string{"SOS_ZONE_TOKEN=" + z.token}, z.args...)
+	z.proc = startProc(t, zoneEnv(z.token), z.args...)
 	waitHTTP(t, z.url()+"/", z.proc)
 }
 
@@ -63,7 +84,7 @@ func startControlZones(t *testing.T, names ...string) *controlZones {
 	d := &controlZones{api: "http://" + apiAddr, zones: map[string]*ctlZone{}}
 	args := []string{"control", "--data", dir + "/control", "--listen", apiAddr}
 	for _, n := range names {
-		z := &ctlZone{name: n, addr: freeAddr(t)}
+		z := &ctlZone{name: n, addr: freeAddr(t), metricsAddr: freeAddr(t)}
 		d.zones[n] = z
 		args = append(args, "--zone", n+"="+z.addr)
 	}
@@ -84,8 +105,9 @@ func startControlZones(t *testing.T, names ...string) *controlZones {
 	})
 	for _, n := range names {
 		z := d.zones[n]
-		z.args = []string{"zone", "--name", n, "--listen", z.addr, "--data", dir + "/" + n, "--control", d.api}
-		z.proc = startProc(t, []string{"SOS_ZONE_TOKEN=" + z.token}, z.args...)
+		z.args = []string{"zone", "--name", n, "--listen", z.addr, "--data", dir + "/" + n, "--control", d.api,
+			"--metrics-listen", z.metricsAddr}
+		z.proc = startProc(t, zoneEnv(z.token), z.args...)
 		waitHTTP(t, z.url()+"/", z.proc)
 	}
 	return d
@@ -135,7 +157,7 @@ type s3ErrorXML struct {
 // /metrics page, and whether there is one.
 func promValue(t *testing.T, zoneURL, name string) (float64, bool) {
 	t.Helper()
-	resp, err := http.Get(zoneURL + "/metrics")
+	resp, err := getMetrics(http.DefaultClient, zoneURL)
 	if err != nil {
 		t.Fatalf("GET %s/metrics: %v", zoneURL, err)
 	}
@@ -193,6 +215,42 @@ func TestControlPlaneAndZoneProcesses(t *testing.T) {
 	wantOK(t, "put alpha/a", putString(ctx, rootCH, "alpha", "a", strings.Repeat("a", 1000)))
 	wantOK(t, "put alpha/b", putString(ctx, rootCH, "alpha", "b", strings.Repeat("b", 234)))
 	wantOK(t, "put bravo/c", putString(ctx, rootAT, "bravo", "c", strings.Repeat("c", 5000)))
+
+	t.Run("who may read metrics", func(t *testing.T) {
+		// They name every replicated bucket and destination: outside
+		// sosd dev, only the bearer of the metrics token, or anyone on
+		// the metrics listener of its own when it has no token.
+		get := func(u, auth string) (int, string) {
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		const sample = "sos_control_plane_reachable"
+		for _, c := range []struct {
+			what, url, auth string
+			status          int
+			has             string
+		}{
+			{"S3 listener, anonymous", ch.url() + "/metrics", "", 403, "<Code>AccessDenied</Code>"},
+			{"S3 listener, wrong token", ch.url() + "/metrics", "Bearer nope", 401, "does not match"},
+			{"S3 listener, token", ch.url() + "/metrics", "Bearer " + testMetricsToken, 200, sample},
+			{"metrics listener, anonymous", "http://" + ch.metricsAddr + "/metrics", "", 401, "--metrics-token"},
+			{"metrics listener, token", "http://" + ch.metricsAddr + "/metrics", "Bearer " + testMetricsToken, 200, sample},
+			{"metrics listener, not metrics", "http://" + ch.metricsAddr + "/alpha", "Bearer " + testMetricsToken, 404, "only GET /metrics"},
+		} {
+			if status, body := get(c.url, c.auth); status != c.status || !strings.Contains(body, c.has) || (c.status != 200 && strings.Contains(body, sample)) {
+				t.Errorf("%s: %d, want %d with %q:\n%.300s", c.what, status, c.status, c.has, body)
+			}
+		}
+	})
 
 	t.Run("wrong zone redirect", func(t *testing.T) {
 		for _, c := range []struct {

@@ -94,7 +94,9 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 	for i, z := range o.Zones {
 		tok, _ := c.Plane.ZoneToken(z.Name)
 		zn, err := startZone(ctx, zoneConfig{name: z.Name, ln: zoneLns[i], dataDir: filepath.Join(o.DataDir, "zones", z.Name),
-			controlURL: apiURL, token: tok, logger: log, tls: ts})
+			controlURL: apiURL, token: tok, logger: log, tls: ts,
+			// A machine of one's own: metrics for anyone who can reach it.
+			metrics: MetricsOptions{Anonymous: true}})
 		if err != nil {
 			for _, ln := range zoneLns[i:] {
 				ln.Close()

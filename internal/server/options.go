@@ -83,6 +83,9 @@ type ZoneOptions struct {
 	Domains []string
 	Logger  *slog.Logger
 	TLS     TLSOptions
+	// Metrics says who may read /metrics (default: nobody, see
+	// MetricsOptions).
+	Metrics MetricsOptions
 }
 
 func (o ZoneOptions) check() error {

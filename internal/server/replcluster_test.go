@@ -93,7 +93,7 @@ type zoneProc struct {
 func (z *zoneProc) start(t testing.TB) {
 	t.Helper()
 	z.proc = startProc(t, nil, append([]string{"zone", "--name", z.name, "--listen", z.listen, "--data", z.data,
-		"--control", z.control, "--token", z.token}, z.wire.args()...)...)
+		"--control", z.control, "--token", z.token, "--metrics-token", testMetricsToken}, z.wire.args()...)...)
 	waitHTTP(t, z.url()+"/", z.proc)
 }
 
@@ -399,7 +399,7 @@ func headStatus(t testing.TB, z *zoneProc, bucket, key, versionID string) (statu
 // whose labels contain every one of match.
 func metric(t testing.TB, z *zoneProc, name string, match ...string) float64 {
 	t.Helper()
-	resp, err := z.wire.http().Get(z.url() + "/metrics")
+	resp, err := getMetrics(z.wire.http(), z.url())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +447,7 @@ func keysOf(vs []repldiff.Version) ([]string, map[string]int) {
 // replMetrics returns the zone's sos_replication_* samples (for failure
 // messages).
 func replMetrics(z *zoneProc) string {
-	resp, err := z.wire.http().Get(z.url() + "/metrics")
+	resp, err := getMetrics(z.wire.http(), z.url())
 	if err != nil {
 		return err.Error()
 	}

@@ -36,7 +36,7 @@ type histogram struct {
 // its label sets).
 func lagHistogram(t testing.TB, z *zoneProc) histogram {
 	t.Helper()
-	resp, err := z.wire.http().Get(z.url() + "/metrics")
+	resp, err := getMetrics(z.wire.http(), z.url())
 	if err != nil {
 		t.Fatal(err)
 	}

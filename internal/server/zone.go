@@ -28,19 +28,21 @@ import (
 // Zone is a running zone: its S3 listener, object service, replication
 // workers and control plane client.
 type Zone struct {
-	Name     string
-	URL      string
-	Objects  *object.Service
-	Repl     *replication.Replicator
-	Control  *controlclient.Client
-	srv      *http.Server
-	runCtx   context.Context // ends when the zone closes
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup // background workers
-	handlers sync.WaitGroup // running S3 requests
-	meta     *pebblemeta.Store
-	closeErr error
-	once     sync.Once
+	Name    string
+	URL     string
+	Objects *object.Service
+	Repl    *replication.Replicator
+	Control *controlclient.Client
+	srv     *http.Server
+	// metricsSrv serves MetricsOptions.Listen (nil without one).
+	metricsSrv *http.Server
+	runCtx     context.Context // ends when the zone closes
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup // background workers
+	handlers   sync.WaitGroup // running S3 requests
+	meta       *pebblemeta.Store
+	closeErr   error
+	once       sync.Once
 }
 
 // zoneConfig is what startZone needs.
@@ -53,6 +55,9 @@ type zoneConfig struct {
 	domains    []string
 	logger     *slog.Logger
 	tls        *tlsSetup
+	metrics    MetricsOptions
+	// metricsLn, when not nil, is the listener of metrics.Listen.
+	metricsLn net.Listener
 }
 
 // syncWait bounds how long a starting zone waits for its first snapshot of
@@ -164,8 +169,12 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 		Domains:     append([]string{c.ln.Addr().String()}, c.domains...),
 		Logger:      log,
 	})
-	handler := withMetrics(s3, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	handler := withMetrics(s3, metrics, metricsGate{opts: c.metrics, onS3: true})
 	z.srv = newHTTPServer(tracked(handler, &z.handlers), log)
+	if c.metricsLn != nil {
+		z.metricsSrv = newHTTPServer(metricsOnly(metrics, metricsGate{opts: c.metrics}), log)
+	}
 
 	z.wg.Add(3)
 	go func() { defer z.wg.Done(); cc.Run(runCtx) }()
@@ -192,6 +201,17 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 	}
 	go serve(z.srv, c.tls.listener(c.ln), log, "zone "+c.name)
 	log.Info("zone serving S3", "url", z.URL)
+	switch {
+	case z.metricsSrv != nil:
+		go serve(z.metricsSrv, c.tls.listener(c.metricsLn), log, "zone "+c.name+" metrics")
+		log.Info("zone serving metrics", "url", c.tls.url(c.metricsLn.Addr().String())+"/metrics", "token", c.metrics.Token != "")
+	case c.metrics.Anonymous:
+		log.Info("zone serving metrics to anyone", "url", z.URL+"/metrics")
+	case c.metrics.Token != "":
+		log.Info("zone serving metrics to the bearer of --metrics-token", "url", z.URL+"/metrics")
+	default:
+		log.Info("zone serves no metrics: give --metrics-listen or --metrics-token")
+	}
 	return z, nil
 }
 
@@ -213,6 +233,9 @@ func (z *Zone) Close() error {
 			// the stores they use are closed.
 			z.srv.Close()
 			err = nil
+		}
+		if z.metricsSrv != nil {
+			z.metricsSrv.Close()
 		}
 		z.handlers.Wait()
 		z.cancel()
@@ -258,27 +281,24 @@ func RunZone(ctx context.Context, o ZoneOptions) error {
 	if err != nil {
 		return err
 	}
+	var mln net.Listener
+	if o.Metrics.Listen != "" {
+		if mln, err = net.Listen("tcp", o.Metrics.Listen); err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+	}
 	z, err := startZone(ctx, zoneConfig{name: o.Name, ln: ln, dataDir: o.DataDir, controlURL: o.ControlURL,
-		token: o.Token, domains: o.Domains, logger: log, tls: ts})
+		token: o.Token, domains: o.Domains, logger: log, tls: ts, metrics: o.Metrics, metricsLn: mln})
 	if err != nil {
 		ln.Close()
+		if mln != nil {
+			mln.Close()
+		}
 		return err
 	}
 	<-ctx.Done()
 	return z.Close()
-}
-
-// withMetrics serves Prometheus metrics on an unauthenticated GET /metrics
-// and everything else (a bucket named "metrics" included, whose requests
-// are signed or carry a query) as S3.
-func withMetrics(s3, metrics http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/metrics" && r.Method == http.MethodGet && r.URL.RawQuery == "" && r.Header.Get("Authorization") == "" {
-			metrics.ServeHTTP(w, r)
-			return
-		}
-		s3.ServeHTTP(w, r)
-	})
 }
 
 func registerControlMetrics(reg prometheus.Registerer, cc *controlclient.Client) {
