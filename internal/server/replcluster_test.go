@@ -122,6 +122,9 @@ type clusterOptions struct {
 	Proxied bool
 	// Wire is plain HTTP (nil) or HTTPS for every process.
 	Wire *wire
+	// ZoneWires, with Wire, give the named zones certificate files of
+	// their own (siblings of Wire: the same CA).
+	ZoneWires map[string]*wire
 }
 
 func startCluster(t testing.TB, opts clusterOptions, names ...string) *procCluster {
@@ -131,7 +134,11 @@ func startCluster(t testing.TB, opts clusterOptions, names ...string) *procClust
 	c := &procCluster{t: t, api: opts.Wire.url(apiAddr), zones: map[string]*zoneProc{}, wire: opts.Wire}
 	args := append([]string{"control", "--data", dir + "/control", "--listen", apiAddr}, opts.Wire.args()...)
 	for _, n := range names {
-		z := &zoneProc{name: n, listen: freeAddr(t), data: dir + "/" + n, control: c.api, wire: opts.Wire}
+		zw := opts.Wire
+		if w := opts.ZoneWires[n]; w != nil {
+			zw = w
+		}
+		z := &zoneProc{name: n, listen: freeAddr(t), data: dir + "/" + n, control: c.api, wire: zw}
 		z.endpoint = z.url()
 		if opts.Proxied {
 			p, err := repltest.NewFaultProxy(z.listen)

@@ -69,6 +69,16 @@ func (w *wire) issue(t testing.TB) {
 	}
 }
 
+// sibling is a wire with the same CA and certificate files of its own:
+// the process given it can have its certificate rotated alone.
+func (w *wire) sibling(t testing.TB) *wire {
+	t.Helper()
+	s := &wire{ca: w.ca, dir: t.TempDir(), caFile: w.caFile, client: w.client}
+	s.certFile, s.keyFile = filepath.Join(s.dir, "server.pem"), filepath.Join(s.dir, "server-key.pem")
+	s.issue(t)
+	return s
+}
+
 // bothWires runs test over plain HTTP and over HTTPS.
 func bothWires(t *testing.T, test func(t *testing.T, w *wire)) {
 	t.Run("http", func(t *testing.T) { test(t, nil) })
