@@ -56,8 +56,8 @@ func startStack(t *testing.T) *stack {
 }
 
 // browser starts headless chromium, or skips (fails under SOS_REQUIRE_ALL=1)
-// when it is not installed.
-func browser(t *testing.T) context.Context {
+// when it is not installed; extra are further options (flags).
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := exec.LookPath(chromiumPath); err != nil {
 		if os.Getenv("SOS_REQUIRE_ALL") == "1" {
@@ -79,6 +79,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {
@@ -146,11 +147,11 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 }
 
 // eval evaluates a JavaScript expression in the page.
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+func eval[T any](t *testing.T, ctx context.Context, expr string, opts ...chromedp.EvaluateOption) T {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(sctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(sctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		t.Fatalf("evaluating %s: %v", expr, err)
 	}
