@@ -6,7 +6,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"html"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +21,10 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"sos/internal/console"
+	"sos/internal/localca"
 	"sos/internal/server"
+	"sos/internal/transport"
 )
 
 // The console of `sosd dev --tls` in chromium: refused while the local CA
@@ -121,6 +128,40 @@ func TestConsoleOverTLS(t *testing.T) {
 		hsts := eval[string](t, ctx, `fetch("`+path+`").then(r => r.headers.get("strict-transport-security") || "")`, chromedp.EvalAwaitPromise)
 		if hsts != "max-age=31536000" {
 			t.Errorf("GET %s in the browser: Strict-Transport-Security %q, want max-age=31536000", path, hsts)
+		}
+	}
+
+	// A console whose --ca is another CA's refuses the zones'
+	// certificate, and says so on the page, not as a failure of its own
+	// (500).
+	other, err := localca.New("another CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := filepath.Join(t.TempDir(), "other-ca.pem")
+	if err := os.WriteFile(wrong, other.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	trust, err := transport.Load(transport.Options{CAFile: wrong})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(console.New(console.Options{Plane: d.Control.Plane, HTTPClient: trust.Client(transport.Tuning{})}))
+	defer srv.Close()
+	cl, _ := signIn(t, srv.URL, d.RootKey, d.RootSecret)
+	resp, err := cl.Get(srv.URL + "/storage/b/tls-bucket/objects")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := html.UnescapeString(string(body))
+	if resp.StatusCode == http.StatusInternalServerError {
+		t.Errorf("the objects page through a console trusting another CA: 500")
+	}
+	for _, want := range []string{"Zone at-vie-1 could not be reached", "certificate signed by unknown authority", "is not signed by a CA of " + wrong} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the objects page through a console trusting another CA lacks %q:\n%s", want, page)
 		}
 	}
 }
