@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -43,6 +44,12 @@ var (
 // key) and <SosReason> (the policy's words: which rule decided, or that
 // none matched). S3 clients ignore elements they do not know; sos's CLI
 // reads these (through s3client) instead of the message.
+//
+// A matched error's message is its own text when it wraps the table's
+// error with more words, and the code's standard message when it is the
+// bare table error; entries marked own keep even the bare error's text,
+// for errors whose code is generic (InvalidRequest, AccessDenied, ...)
+// and whose text says what S3's own message for that case says.
 var errorTable = []struct {
 	err  error
 	code s3err.Code
@@ -95,7 +102,6 @@ var errorTable = []struct {
 	{sigv4.ErrRequestNotYetValid, s3err.AccessDenied},
 	{sigv4.ErrMissingDateHeader, s3err.AccessDenied},
 	{sigv4.ErrUnsignedHeaders, s3err.AccessDenied},
-	{sigv4.ErrMissingContentSHA256, s3err.InvalidRequest},
 	{sigv4.ErrInvalidContentSHA256, s3err.InvalidArgument},
 
 	// IAM (through Auth.Secret and Auth.Principal).
@@ -120,6 +126,15 @@ var errorTable = []struct {
 	{errReadBody, s3err.IncompleteBody},
 }
 
+// ownWords are table errors whose code is generic (InvalidRequest,
+// AccessDenied, ...) and whose own text says what S3's message says for
+// that case: bare, they keep it instead of the code's standard message.
+var ownWords = []error{
+	sigv4.ErrMalformedChunk, sigv4.ErrUnsupportedAlgorithm, sigv4.ErrRequestExpired,
+	sigv4.ErrRequestNotYetValid, sigv4.ErrMissingDateHeader, sigv4.ErrUnsignedHeaders,
+	sigv4.ErrInvalidContentSHA256,
+}
+
 // errorWithHeaders is an error whose response also carries headers, such
 // as the ETag and Last-Modified of a 304 Not Modified.
 type errorWithHeaders struct {
@@ -141,7 +156,7 @@ func toS3Error(err error) (*s3err.Error, bool) {
 	for _, m := range errorTable {
 		if errors.Is(err, m.err) {
 			e := s3err.New(m.code, "")
-			if err.Error() != m.err.Error() {
+			if err.Error() != m.err.Error() || slices.Contains(ownWords, m.err) {
 				e.Message = sentence(err.Error())
 			}
 			var wr *sigv4.WrongRegionError

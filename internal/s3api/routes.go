@@ -18,6 +18,11 @@ type operation struct {
 	copy bool
 	// replica: x-sos-replica-* headers are meaningful here.
 	replica bool
+	// streamsBody: the handler streams the body to the object service,
+	// which reads it to the end (where sigv4 completes its checks) before
+	// it commits anything; other handlers get a body already verified
+	// (see proveAtEOF).
+	streamsBody bool
 	// notImplemented: a known S3 operation sos does not offer.
 	notImplemented bool
 }
@@ -68,7 +73,7 @@ var opTable = map[opKey]operation{
 
 	{http.MethodGet, lvObject, subNone}:       {name: "get-object", handle: (*Handler).getObject, versionParam: true},
 	{http.MethodHead, lvObject, subNone}:      {name: "head-object", handle: (*Handler).headObject, versionParam: true},
-	{http.MethodPut, lvObject, subNone}:       {name: "put-object", handle: (*Handler).putObject, replica: true},
+	{http.MethodPut, lvObject, subNone}:       {name: "put-object", handle: (*Handler).putObject, replica: true, streamsBody: true},
 	{http.MethodPut, lvObject, subCopy}:       {name: "put-object", handle: (*Handler).copyObject, copy: true},
 	{http.MethodDelete, lvObject, subNone}:    {name: "delete-object", handle: (*Handler).deleteObject, versionParam: true},
 	{http.MethodGet, lvObject, "tagging"}:     {name: "get-object-tagging", handle: (*Handler).getObjectTagging, versionParam: true},
@@ -76,7 +81,7 @@ var opTable = map[opKey]operation{
 	{http.MethodDelete, lvObject, "tagging"}:  {name: "delete-object-tagging", handle: (*Handler).deleteObjectTagging, versionParam: true},
 	{http.MethodGet, lvObject, "acl"}:         {name: "get-object-acl", handle: (*Handler).getObjectACL, versionParam: true},
 	{http.MethodPost, lvObject, "uploads"}:    {name: "put-object", handle: (*Handler).createUpload, replica: true},
-	{http.MethodPut, lvObject, subPart}:       {name: "put-object", handle: (*Handler).uploadPart},
+	{http.MethodPut, lvObject, subPart}:       {name: "put-object", handle: (*Handler).uploadPart, streamsBody: true},
 	{http.MethodPut, lvObject, subPartCopy}:   {name: "put-object", handle: (*Handler).uploadPartCopy, copy: true},
 	{http.MethodPost, lvObject, "uploadId"}:   {name: "put-object", handle: (*Handler).completeUpload},
 	{http.MethodDelete, lvObject, "uploadId"}: {name: "put-object", handle: (*Handler).abortUpload},

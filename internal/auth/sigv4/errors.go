@@ -42,9 +42,6 @@ var (
 	// ErrUnsignedHeaders: AccessDenied, 403 ("There were headers present in
 	// the request which were not signed").
 	ErrUnsignedHeaders = errors.New("there were headers present in the request which were not signed")
-	// ErrMissingContentSHA256: InvalidRequest, 400 ("Missing required header
-	// for this request: x-amz-content-sha256").
-	ErrMissingContentSHA256 = errors.New("missing required header for this request: x-amz-content-sha256")
 	// ErrInvalidContentSHA256: InvalidArgument, 400 (x-amz-content-sha256 is
 	// neither a hex SHA-256 nor one of the known markers).
 	ErrInvalidContentSHA256 = errors.New("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value, or a hex SHA-256")

@@ -43,3 +43,33 @@ func (r *hashReader) Read(p []byte) (int, error) {
 }
 
 func (r *hashReader) Close() error { return r.src.Close() }
+
+// eofSignatureReader hashes the body and, at its end, checks the request's
+// signature over that hash (see verifyAtEOF).
+type eofSignatureReader struct {
+	src   io.ReadCloser
+	h     hash.Hash
+	check func(payload string) error
+	err   error
+}
+
+func (r *eofSignatureReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	n, err := r.src.Read(p)
+	r.h.Write(p[:n])
+	if err == io.EOF {
+		r.err = io.EOF
+		if cerr := r.check(hex.EncodeToString(r.h.Sum(nil))); cerr != nil {
+			r.err = cerr
+		}
+		if n > 0 {
+			return n, nil
+		}
+		return 0, r.err
+	}
+	return n, err
+}
+
+func (r *eofSignatureReader) Close() error { return r.src.Close() }

@@ -2,6 +2,7 @@ package sigv4
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -71,6 +72,12 @@ type Result struct {
 	// x-amz-decoded-content-length for aws-chunked bodies, Content-Length
 	// otherwise, -1 when unknown.
 	DecodedContentLength int64
+	// SignatureAtEOF is true when the request's signature itself is
+	// verified only at the body's end (a header-signed request without
+	// x-amz-content-sha256, whose signature covers the body's hash): until
+	// Body's final Read returned io.EOF, who sent it is not proven, so
+	// nothing may be done on its behalf, not just nothing committed.
+	SignatureAtEOF bool
 	// Body yields the payload, decoded from aws-chunked if needed. Its final
 	// Read returns io.EOF only after the payload hash, every chunk signature,
 	// the trailer signature and the decoded length are verified; otherwise
@@ -165,11 +172,10 @@ func verifyHeader(ctx context.Context, r *http.Request, authz string, o Options,
 			ErrRequestTimeTooSkewed, t.Format(amzDateFormat), o.Now().UTC().Format(amzDateFormat), skew.Round(time.Second), o.MaxSkew)
 	}
 	payload := r.Header.Get(headerAmzContentSHA256)
-	if payload == "" {
-		return nil, ErrMissingContentSHA256
-	}
-	if err := checkPayloadMarker(payload); err != nil {
-		return nil, err
+	if payload != "" {
+		if err := checkPayloadMarker(payload); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkUnsigned(r, a.SignedHeaders, false); err != nil {
 		return nil, err
@@ -181,11 +187,23 @@ func verifyHeader(ctx context.Context, r *http.Request, authz string, o Options,
 	}
 	key := keys.signingKey(secret, a.Credential.Day, a.Credential.Region, a.Credential.Service)
 	sc := a.Credential.scope()
-	creq := canonicalRequest(r.Method, canonicalURI(r.URL), canonicalQuery(r.URL.RawQuery, ""),
-		canonicalHeaders(r, a.SignedHeaders), a.SignedHeaders, payload)
-	sts := stringToSign(amzDate, sc, creq)
-	if !equalSignature(signString(key, sts), a.Signature) {
-		return nil, &SignatureMismatchError{AccessKey: a.Credential.AccessKey, StringToSign: sts, CanonicalRequest: creq}
+	check := func(payload string) error {
+		creq := canonicalRequest(r.Method, canonicalURI(r.URL), canonicalQuery(r.URL.RawQuery, ""),
+			canonicalHeaders(r, a.SignedHeaders), a.SignedHeaders, payload)
+		sts := stringToSign(amzDate, sc, creq)
+		if !equalSignature(signString(key, sts), a.Signature) {
+			return &SignatureMismatchError{AccessKey: a.Credential.AccessKey, StringToSign: sts, CanonicalRequest: creq}
+		}
+		return nil
+	}
+	if payload == "" {
+		// No x-amz-content-sha256 (curl's --aws-sigv4 sends none): the
+		// client signed the hash of the body it sends, which is known
+		// only at the body's end.
+		return verifyAtEOF(r, a, t, token, check)
+	}
+	if err := check(payload); err != nil {
+		return nil, err
 	}
 	res := &Result{
 		AccessKey:     a.Credential.AccessKey,
@@ -197,6 +215,41 @@ func verifyHeader(ctx context.Context, r *http.Request, authz string, o Options,
 	if err := wrapPayload(r, res, seed); err != nil {
 		return nil, err
 	}
+	return res, nil
+}
+
+// verifyAtEOF verifies a header-signed request without
+// x-amz-content-sha256. curl's --aws-sigv4 (7.88) signs the SHA-256 of the
+// data it was given on its command line (-d) and, for a body it streams
+// (-T), of nothing. So: a signature over the empty payload authenticates
+// the request at once, and the body, if any, is then as unsigned as with
+// UNSIGNED-PAYLOAD (curl -T); any other signature is verified against the
+// SHA-256 of the body the request carries, in the final Read of
+// Result.Body (Result.SignatureAtEOF), which returns the signature
+// mismatch instead of io.EOF.
+func verifyAtEOF(r *http.Request, a authorization, t time.Time, token string, check func(payload string) error) (*Result, error) {
+	res := &Result{
+		AccessKey:            a.Credential.AccessKey,
+		SessionToken:         token,
+		SignedAt:             t,
+		DecodedContentLength: r.ContentLength,
+	}
+	bodyless := r.Body == nil || r.Body == http.NoBody || (r.ContentLength == 0 && len(r.TransferEncoding) == 0)
+	err := check(EmptySHA256)
+	switch {
+	case err == nil && bodyless:
+		res.ContentSHA256 = EmptySHA256
+		res.Body = http.NoBody
+		return res, nil
+	case err == nil:
+		res.ContentSHA256 = UnsignedPayload
+		res.Body = r.Body
+		return res, nil
+	case bodyless:
+		return nil, err
+	}
+	res.SignatureAtEOF = true
+	res.Body = &eofSignatureReader{src: r.Body, h: sha256.New(), check: check}
 	return res, nil
 }
 

@@ -132,7 +132,9 @@ func TestTampering(t *testing.T) {
 		{"date", func(r *http.Request) { r.Header.Set("X-Amz-Date", testNow.Add(time.Second).Format(amzDateFormat)) }, ErrSignatureDoesNotMatch},
 		{"no date", func(r *http.Request) { r.Header.Del("X-Amz-Date") }, ErrMissingDateHeader},
 		{"bad date", func(r *http.Request) { r.Header.Set("X-Amz-Date", "yesterday") }, ErrMissingDateHeader},
-		{"no content sha", func(r *http.Request) { r.Header.Del("X-Amz-Content-Sha256") }, ErrMissingContentSHA256},
+		// Signed with the header among SignedHeaders: without it, the
+		// canonical request differs.
+		{"no content sha", func(r *http.Request) { r.Header.Del("X-Amz-Content-Sha256") }, ErrSignatureDoesNotMatch},
 		{"bad content sha", func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", "STREAMING-FOO") }, ErrInvalidContentSHA256},
 		{"both auth kinds", func(r *http.Request) { r.URL.RawQuery += "&X-Amz-Signature=00" }, ErrAuthorizationQueryParametersError},
 		{"sigv2", func(r *http.Request) { r.Header.Set("Authorization", "AWS AKID:c2lnbmF0dXJl") }, ErrUnsupportedAlgorithm},
@@ -372,5 +374,75 @@ func TestCanonicalURI(t *testing.T) {
 		if got := canonicalURI(u); got != want {
 			t.Errorf("canonicalURI(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestNoContentSHA256Header: a header-signed request that does not send
+// x-amz-content-sha256 (curl 7.88's --aws-sigv4) signed the SHA-256 of its
+// body; it is verified against the body it actually carries, at once when
+// it has none, else at the body's end (Result.SignatureAtEOF).
+func TestNoContentSHA256Header(t *testing.T) {
+	signer := v4.NewSigner()
+	creds := aws.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecret, SessionToken: testToken}
+	signed := func(method string, body []byte, signedHash string) *http.Request {
+		r, err := http.NewRequest(method, "http://127.0.0.1:9001/bucket/key", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := signer.SignHTTP(context.Background(), creds, r, signedHash, "s3", testZone, testNow); err != nil {
+			t.Fatal(err)
+		}
+		if r.Header.Get("X-Amz-Content-Sha256") != "" {
+			t.Fatal("the SDK's signer sent x-amz-content-sha256: this test needs a request without it")
+		}
+		return r
+	}
+	body := []byte("a body curl hashed")
+
+	res, got, err := verifyRead(signed(http.MethodGet, nil, EmptySHA256), testOptions())
+	if err != nil || res.SignatureAtEOF || len(got) != 0 {
+		t.Fatalf("bodiless GET: %v %+v", err, res)
+	}
+	if _, err := Verify(context.Background(), signed(http.MethodGet, nil, hashHex([]byte("x"))), testOptions()); !errors.Is(err, ErrSignatureDoesNotMatch) {
+		t.Fatalf("bodiless GET signed over another hash: err = %v", err)
+	}
+
+	res, got, err = verifyRead(signed(http.MethodPut, body, hashHex(body)), testOptions())
+	if err != nil || !res.SignatureAtEOF || !bytes.Equal(got, body) || res.AccessKey != testAccessKey {
+		t.Fatalf("PUT with body: %v %+v %q", err, res, got)
+	}
+	for name, edit := range map[string]func(r *http.Request){
+		"body replaced":  func(r *http.Request) { setBody(r, []byte("a body curl hashes not")) },
+		"body truncated": func(r *http.Request) { setBody(r, body[:4]) },
+		"other secret": func(r *http.Request) {
+			other := creds
+			other.SecretAccessKey = "wrong"
+			// A signer of its own: the SDK's caches signing keys per key ID.
+			if err := v4.NewSigner().SignHTTP(context.Background(), other, r, hashHex(body), "s3", testZone, testNow); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		r := signed(http.MethodPut, body, hashHex(body))
+		edit(r)
+		res, err := Verify(context.Background(), r, testOptions())
+		if err != nil {
+			t.Fatalf("%s: refused before the body: %v", name, err)
+		}
+		if _, err := io.ReadAll(res.Body); !errors.Is(err, ErrSignatureDoesNotMatch) {
+			t.Errorf("%s: final read err = %v, want ErrSignatureDoesNotMatch", name, err)
+		}
+	}
+	// curl -T signs the empty payload whatever it streams: authenticated
+	// at once, the body as unsigned as with UNSIGNED-PAYLOAD.
+	res, got, err = verifyRead(signed(http.MethodPut, body, EmptySHA256), testOptions())
+	if err != nil || res.SignatureAtEOF || res.ContentSHA256 != UnsignedPayload || !bytes.Equal(got, body) {
+		t.Fatalf("PUT signed over the empty payload: %v %+v %q", err, res, got)
+	}
+	// An unknown key is refused before the body, as always.
+	r := signed(http.MethodPut, body, hashHex(body))
+	r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), testAccessKey, "AKIDUNKNOWN000000000", 1))
+	if _, err := Verify(context.Background(), r, testOptions()); !errors.Is(err, ErrInvalidAccessKeyID) {
+		t.Fatalf("unknown key: err = %v", err)
 	}
 }
