@@ -50,4 +50,31 @@
 // only register, release and report usage for buckets in its own name.
 // To rotate a token, call (*Plane).RotateZoneToken and restart that zone with
 // the new one.
+//
+// # What a zone's token gets (trust model)
+//
+// A zone's token fetches the snapshot (GET /internal/v1/snapshot; the zone
+// also caches it on its disk) and asks for role credentials (POST
+// /internal/v1/role-credentials). What it gets is scoped to that zone where
+// this is done today:
+//   - Temporary credentials: the control plane keeps the master key that
+//     signs session tokens (TempKey). A zone's snapshot (Snapshot.ForZone)
+//     carries only iam.ZoneTempKey(TempKey, zone) =
+//     HMAC-SHA256(TempKey, "sos-temp-credentials/" + zone), with TempZone
+//     naming the zone. Role credentials are minted for an audience zone
+//     (the destination whose S3 endpoint they are presented to; the request
+//     names it, it must be a configured zone, and the session token carries
+//     it) with that zone's derived key, so only the audience zone accepts
+//     them; any other zone refuses them, saying for which zone they were
+//     issued.
+//   - Still in clear in every zone's snapshot: every API key's secret and
+//     the root key's secret (SigV4 verification needs them), and role
+//     credentials of any existing role may be asked for (audience: any
+//     configured zone).
+//
+// So a compromised zone (its token, its process or its disk) cannot mint
+// temporary credentials that another zone accepts, nor learn the master
+// key. It can still sign requests as any API key or as root towards any zone
+// and the control plane, and obtain credentials of any role valid in any
+// zone through the role-credentials endpoint.
 package control

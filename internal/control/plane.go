@@ -353,9 +353,20 @@ type Snapshot struct {
 	Keys       []APIKey // with their secrets
 	RootKey    string
 	RootSecret string
-	TempKey    []byte
+	TempKey    []byte // the master key; ForZone replaces it by a zone's own
+	TempZone   string // the zone TempKey is derived for (set by ForZone)
 	Buckets    []Bucket
 	Zones      []Zone
+}
+
+// ForZone is the snapshot as served to zone: its TempKey is replaced by the
+// key derived for that zone alone (iam.ZoneTempKey), so the zone verifies
+// temporary credentials minted for it but cannot mint any that another zone
+// accepts, and never sees the master key.
+func (s Snapshot) ForZone(zone string) Snapshot {
+	s.TempKey = iam.ZoneTempKey(s.TempKey, zone)
+	s.TempZone = zone
+	return s
 }
 
 // IAM converts the snapshot for an iam.Authorizer.
@@ -365,6 +376,7 @@ func (s Snapshot) IAM() iam.Snapshot {
 		RootKey:    s.RootKey,
 		RootSecret: s.RootSecret,
 		TempKey:    slices.Clone(s.TempKey),
+		TempZone:   s.TempZone,
 	}
 	for _, r := range s.Roles {
 		out.Roles = append(out.Roles, iam.Role{
@@ -424,8 +436,10 @@ func (p *Plane) WaitSnapshot(ctx context.Context, since uint64) (s Snapshot, cha
 }
 
 // RoleCredentials issues temporary credentials that act with role roleID's
-// policy for ttl (clamped to [1 minute, 12 hours]; 0 means 1 hour).
-func (p *Plane) RoleCredentials(ctx context.Context, roleID string, ttl time.Duration) (iam.TempCredentials, error) {
+// policy for ttl (clamped to [1 minute, 12 hours]; 0 means 1 hour), valid
+// only in zone audience (a configured zone): they are minted with the key
+// derived for that zone, so no other zone accepts them.
+func (p *Plane) RoleCredentials(ctx context.Context, roleID, audience string, ttl time.Duration) (iam.TempCredentials, error) {
 	if err := ctx.Err(); err != nil {
 		return iam.TempCredentials{}, err
 	}
@@ -440,11 +454,15 @@ func (p *Plane) RoleCredentials(ctx context.Context, roleID string, ttl time.Dur
 	p.mu.Lock()
 	_, ok := p.roles[roleID]
 	key := p.tempKey
+	known := slices.ContainsFunc(p.zones, func(z Zone) bool { return z.Name == audience })
 	p.mu.Unlock()
 	if !ok {
 		return iam.TempCredentials{}, errorf(ErrNotFound, "role %q not found", roleID)
 	}
-	return iam.IssueTempCredentials(key, roleID, p.now(), ttl), nil
+	if !known {
+		return iam.TempCredentials{}, fieldErrorf("zone", ErrInvalid, "zone %q, for which credentials are asked, is not a configured zone", audience)
+	}
+	return iam.IssueTempCredentials(iam.ZoneTempKey(key, audience), audience, roleID, p.now(), ttl), nil
 }
 
 func validZoneName(name string) error {

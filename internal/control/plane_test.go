@@ -1,6 +1,7 @@
 package control_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"regexp"
@@ -234,7 +235,7 @@ func TestRoleCredentials(t *testing.T) {
 	for _, c := range []struct{ ttl, want time.Duration }{
 		{0, time.Hour}, {time.Second, time.Minute}, {48 * time.Hour, 12 * time.Hour}, {15 * time.Minute, 15 * time.Minute},
 	} {
-		cr, err := p.RoleCredentials(ctx, role.ID, c.ttl)
+		cr, err := p.RoleCredentials(ctx, role.ID, "ch-dk-2", c.ttl)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,15 +243,27 @@ func TestRoleCredentials(t *testing.T) {
 			t.Errorf("ttl %v: expires after %v, want %v", c.ttl, got, c.want)
 		}
 	}
-	// A zone verifies them with the snapshot's temp key.
-	a := iam.NewAuthorizer(iam.AuthorizerOptions{Now: func() time.Time { return now }})
-	a.Load(p.Snapshot().IAM())
-	cr, _ := p.RoleCredentials(ctx, role.ID, time.Hour)
-	if secret, err := a.Secret(ctx, cr.AccessKey, cr.SessionToken); err != nil || secret != cr.Secret {
-		t.Errorf("zone cannot verify temp credentials: %v", err)
+	// The audience zone verifies them with the key of its snapshot; the
+	// other zone refuses them, and neither snapshot holds the master key.
+	dk := iam.NewAuthorizer(iam.AuthorizerOptions{Now: func() time.Time { return now }})
+	dk.Load(p.Snapshot().ForZone("ch-dk-2").IAM())
+	vie := iam.NewAuthorizer(iam.AuthorizerOptions{Now: func() time.Time { return now }})
+	vie.Load(p.Snapshot().ForZone("at-vie-1").IAM())
+	cr, _ := p.RoleCredentials(ctx, role.ID, "at-vie-1", time.Hour)
+	if secret, err := vie.Secret(ctx, cr.AccessKey, cr.SessionToken); err != nil || secret != cr.Secret {
+		t.Errorf("the audience zone cannot verify temp credentials: %v", err)
 	}
-	if _, err := p.RoleCredentials(ctx, "nope", 0); !errors.Is(err, control.ErrNotFound) {
+	if _, err := dk.Secret(ctx, cr.AccessKey, cr.SessionToken); !errors.Is(err, iam.ErrInvalidToken) || !strings.Contains(err.Error(), `issued for zone "at-vie-1", not for this zone "ch-dk-2"`) {
+		t.Errorf("another zone: got %v, want a refusal naming both zones", err)
+	}
+	if bytes.Equal(p.Snapshot().ForZone("ch-dk-2").TempKey, p.Snapshot().TempKey) {
+		t.Error("a zone's snapshot carries the master temp key")
+	}
+	if _, err := p.RoleCredentials(ctx, "nope", "ch-dk-2", 0); !errors.Is(err, control.ErrNotFound) {
 		t.Errorf("unknown role: %v", err)
+	}
+	if _, err := p.RoleCredentials(ctx, role.ID, "nowhere", 0); !errors.Is(err, control.ErrInvalid) {
+		t.Errorf("unconfigured audience zone: %v", err)
 	}
 }
 

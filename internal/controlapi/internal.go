@@ -31,7 +31,10 @@ type RegisterBucketRequest struct {
 
 // RoleCredentialsRequest is the body of POST /internal/v1/role-credentials.
 type RoleCredentialsRequest struct {
-	RoleID     string `json:"role-id"`
+	RoleID string `json:"role-id"`
+	// Zone is the audience: the zone whose S3 endpoint the credentials
+	// will be presented to; only that zone accepts them.
+	Zone       string `json:"zone"`
 	TTLSeconds int64  `json:"ttl-seconds"`
 }
 
@@ -73,7 +76,7 @@ func (s *server) snapshot(w http.ResponseWriter, r *http.Request, rc *reqContext
 	q := r.URL.Query()
 	sinceStr := q.Get("since")
 	if sinceStr == "" {
-		writeJSON(w, http.StatusOK, snapshotJSON(s.plane.Snapshot()))
+		writeJSON(w, http.StatusOK, snapshotJSON(s.plane.Snapshot().ForZone(rc.zone)))
 		return nil
 	}
 	since, err := strconv.ParseUint(sinceStr, 10, 64)
@@ -98,7 +101,7 @@ func (s *server) snapshot(w http.ResponseWriter, r *http.Request, rc *reqContext
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	writeJSON(w, http.StatusOK, snapshotJSON(snap))
+	writeJSON(w, http.StatusOK, snapshotJSON(snap.ForZone(rc.zone)))
 	return nil
 }
 
@@ -156,10 +159,13 @@ func (s *server) roleCredentials(w http.ResponseWriter, r *http.Request, rc *req
 	if strings.TrimSpace(req.RoleID) == "" {
 		return httpErrorf(http.StatusBadRequest, "role-id is required")
 	}
+	if strings.TrimSpace(req.Zone) == "" {
+		return httpErrorf(http.StatusBadRequest, "zone (the zone the credentials will be presented to) is required")
+	}
 	if req.TTLSeconds < 0 {
 		return httpErrorf(http.StatusBadRequest, "ttl-seconds must not be negative")
 	}
-	creds, err := s.plane.RoleCredentials(r.Context(), req.RoleID, time.Duration(min(req.TTLSeconds, 86400))*time.Second)
+	creds, err := s.plane.RoleCredentials(r.Context(), req.RoleID, req.Zone, time.Duration(min(req.TTLSeconds, 86400))*time.Second)
 	if err != nil {
 		return err
 	}

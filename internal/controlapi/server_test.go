@@ -3,7 +3,9 @@ package controlapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +16,7 @@ import (
 	"sos/internal/auth/exo2"
 	"sos/internal/control"
 	"sos/internal/controlapi"
+	"sos/internal/iam"
 )
 
 const seedPolicy = `{
@@ -701,7 +704,7 @@ func TestRoleCredentials(t *testing.T) {
 	e := newEnv(t, controlapi.Options{})
 	tok, _ := e.plane.ZoneToken("ch-dk-2")
 	roleID := e.createRole("seed", seedPolicy, true)
-	m := e.must(e.zoneCall("POST", "/internal/v1/role-credentials", `{"role-id":"`+roleID+`","ttl-seconds":900}`, tok), 200)
+	m := e.must(e.zoneCall("POST", "/internal/v1/role-credentials", `{"role-id":"`+roleID+`","zone":"at-vie-1","ttl-seconds":900}`, tok), 200)
 	for _, f := range []string{"access-key", "secret", "session-token", "expiration"} {
 		if s, _ := m[f].(string); s == "" {
 			t.Errorf("%s missing: %v", f, m)
@@ -711,7 +714,20 @@ func TestRoleCredentials(t *testing.T) {
 	if err != nil || exp.Before(time.Now().Add(10*time.Minute)) || exp.After(time.Now().Add(20*time.Minute)) {
 		t.Errorf("expiration %v (%v)", m["expiration"], err)
 	}
-	if r := e.zoneCall("POST", "/internal/v1/role-credentials", `{"role-id":"nope"}`, tok); r.status != 404 {
+	if r := e.zoneCall("POST", "/internal/v1/role-credentials", `{"role-id":"`+roleID+`"}`, tok); r.status != 400 || !strings.Contains(string(r.body), "zone") {
+		t.Errorf("no audience zone: %d %s", r.status, r.body)
+	}
+	if r := e.zoneCall("POST", "/internal/v1/role-credentials", `{"role-id":"`+roleID+`","zone":"nowhere"}`, tok); r.status != 400 || !strings.Contains(string(r.body), "not a configured zone") {
+		t.Errorf("unconfigured audience zone: %d %s", r.status, r.body)
+	}
+	// The zone's snapshot carries its own derived key, never the master key.
+	snap := e.must(e.zoneCall("GET", "/internal/v1/snapshot", "", tok), 200)
+	master := base64.StdEncoding.EncodeToString(e.plane.Snapshot().TempKey)
+	own := base64.StdEncoding.EncodeToString(iam.ZoneTempKey(e.plane.Snapshot().TempKey, "ch-dk-2"))
+	if snap["temp-key"] != own || snap["temp-zone"] != "ch-dk-2" || strings.Contains(fmt.Sprint(snap), master) {
+		t.Errorf("snapshot temp key %v (zone %v): want ch-dk-2's own key and no master key", snap["temp-key"], snap["temp-zone"])
+	}
+	if r := e.zoneCall("POST", "/internal/v1/role-credentials", `{"role-id":"nope","zone":"ch-dk-2"}`, tok); r.status != 404 {
 		t.Errorf("unknown role: %d %s", r.status, r.body)
 	}
 	if r := e.zoneCall("POST", "/internal/v1/role-credentials", `{}`, tok); r.status != 400 {

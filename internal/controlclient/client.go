@@ -398,6 +398,7 @@ type wireSnapshot struct {
 	RootKey    string       `json:"root-key"`
 	RootSecret string       `json:"root-secret"`
 	TempKey    []byte       `json:"temp-key"`
+	TempZone   string       `json:"temp-zone"`
 	Buckets    []Bucket     `json:"buckets"`
 	Zones      []Zone       `json:"zones"`
 }
@@ -409,6 +410,7 @@ func (c *Client) apply(ws wireSnapshot, replace, fromControl bool) {
 	snap := iam.Snapshot{
 		Revision: ws.Revision, Keys: ws.Keys,
 		RootKey: ws.RootKey, RootSecret: ws.RootSecret, TempKey: ws.TempKey,
+		TempZone: ws.TempZone,
 	}
 	for _, r := range ws.Roles {
 		pol, err := c.auth.CompilePolicy(r.Policy)
@@ -570,20 +572,22 @@ func (c *Client) UnregisterBucket(ctx context.Context, name string) error {
 // they are reused until less than a quarter of it is left.
 const RoleCredentialsTTL = time.Hour
 
-// RoleCredentials returns temporary credentials acting as role roleID,
-// cached until near their expiry. An unknown role gives ErrNotFound.
-func (c *Client) RoleCredentials(ctx context.Context, roleID string) (iam.TempCredentials, error) {
+// RoleCredentials returns temporary credentials acting as role roleID that
+// zone (the one they will be presented to) accepts, cached per (role, zone)
+// until near their expiry. An unknown role gives ErrNotFound.
+func (c *Client) RoleCredentials(ctx context.Context, roleID, zone string) (iam.TempCredentials, error) {
 	c.credsMu.Lock()
 	defer c.credsMu.Unlock()
-	if cr, ok := c.credCache[roleID]; ok && cr.Expiration.Sub(c.now()) > RoleCredentialsTTL/4 {
+	cacheKey := roleID + "\x00" + zone
+	if cr, ok := c.credCache[cacheKey]; ok && cr.Expiration.Sub(c.now()) > RoleCredentialsTTL/4 {
 		return cr, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	body := map[string]any{"role-id": roleID, "ttl-seconds": int64(RoleCredentialsTTL / time.Second)}
+	body := map[string]any{"role-id": roleID, "zone": zone, "ttl-seconds": int64(RoleCredentialsTTL / time.Second)}
 	resp, err := c.do(ctx, http.MethodPost, "/internal/v1/role-credentials", body)
 	if err != nil {
-		return iam.TempCredentials{}, fmt.Errorf("asking the control plane for credentials of role %s: %w", roleID, err)
+		return iam.TempCredentials{}, fmt.Errorf("asking the control plane for credentials of role %s for zone %s: %w", roleID, zone, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -599,7 +603,7 @@ func (c *Client) RoleCredentials(ctx context.Context, roleID string) (iam.TempCr
 		return iam.TempCredentials{}, fmt.Errorf("decoding credentials of role %s: %w", roleID, err)
 	}
 	cr := iam.TempCredentials{AccessKey: w.AccessKey, Secret: w.Secret, SessionToken: w.SessionToken, Expiration: w.Expiration}
-	c.credCache[roleID] = cr
+	c.credCache[cacheKey] = cr
 	return cr, nil
 }
 

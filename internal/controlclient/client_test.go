@@ -209,11 +209,11 @@ func TestRoleCredentialsCached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cr, err := c.RoleCredentials(ctx, role.ID)
+	cr, err := c.RoleCredentials(ctx, role.ID, "ch-dk-2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := c.RoleCredentials(ctx, role.ID)
+	again, err := c.RoleCredentials(ctx, role.ID, "ch-dk-2")
 	if err != nil || again.AccessKey != cr.AccessKey {
 		t.Errorf("not cached: %v %v", again.AccessKey, err)
 	}
@@ -229,7 +229,15 @@ func TestRoleCredentialsCached(t *testing.T) {
 	if !d.Allowed {
 		t.Errorf("role credentials denied put-object: %s", d.Reason)
 	}
-	if _, err := c.RoleCredentials(ctx, "nope"); !errors.Is(err, controlclient.ErrNotFound) {
+	// Credentials for the other zone are cached apart and refused here.
+	other, err := c.RoleCredentials(ctx, role.ID, "at-vie-1")
+	if err != nil || other.AccessKey == cr.AccessKey {
+		t.Fatalf("credentials for at-vie-1: %v %v", other.AccessKey, err)
+	}
+	if _, err := a.Secret(ctx, other.AccessKey, other.SessionToken); !errors.Is(err, iam.ErrInvalidToken) {
+		t.Errorf("ch-dk-2 accepted credentials minted for at-vie-1: %v", err)
+	}
+	if _, err := c.RoleCredentials(ctx, "nope", "ch-dk-2"); !errors.Is(err, controlclient.ErrNotFound) {
 		t.Errorf("unknown role: %v", err)
 	}
 }
@@ -298,9 +306,9 @@ func TestCallsTimeOutOnAHungControlPlane(t *testing.T) {
 	ctx := context.Background()
 	done := make(chan error, 4)
 	go func() {
-		_, err := c.RoleCredentials(ctx, "role")
+		_, err := c.RoleCredentials(ctx, "role", "ch-dk-2")
 		done <- err
-		_, err = c.RoleCredentials(ctx, "role") // the first call must not keep the cache locked
+		_, err = c.RoleCredentials(ctx, "role", "ch-dk-2") // the first call must not keep the cache locked
 		done <- err
 	}()
 	go func() { done <- c.RegisterBucket(ctx, "b") }()

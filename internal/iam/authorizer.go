@@ -38,7 +38,12 @@ type Snapshot struct {
 	Keys       []APIKey `json:"keys"`
 	RootKey    string   `json:"root-key"`
 	RootSecret string   `json:"root-secret"`
-	TempKey    []byte   `json:"temp-key"` // HMAC key for temporary credentials
+	// TempKey verifies temporary credentials: for a zone, the key derived
+	// for that zone alone (ZoneTempKey), named by TempZone, so credentials
+	// minted for another zone are refused here and this zone cannot mint
+	// credentials another zone accepts.
+	TempKey  []byte `json:"temp-key"`
+	TempZone string `json:"temp-zone,omitempty"`
 }
 
 // PrincipalKind says what kind of credential signed a request.
@@ -80,6 +85,7 @@ type authState struct {
 	rootKey    string
 	rootSecret string
 	tempKey    []byte
+	tempZone   string
 	policies   map[string]*Policy // canonical document -> compiled policy, for reuse
 }
 
@@ -120,6 +126,7 @@ func (a *Authorizer) load(s Snapshot, force bool) bool {
 			rootKey:    s.RootKey,
 			rootSecret: s.RootSecret,
 			tempKey:    append([]byte(nil), s.TempKey...),
+			tempZone:   s.TempZone,
 			policies:   make(map[string]*Policy, len(s.Roles)),
 		}
 		for i := range s.Roles {
@@ -241,7 +248,7 @@ func (st *authState) isRoot(accessKey string) bool {
 }
 
 func (a *Authorizer) verifySession(st *authState, accessKey, sessionToken string) (tempSession, error) {
-	sess, err := verifyTempToken(st.tempKey, accessKey, sessionToken, a.now())
+	sess, err := verifyTempToken(st.tempKey, st.tempZone, accessKey, sessionToken, a.now())
 	if err != nil {
 		return sess, err
 	}

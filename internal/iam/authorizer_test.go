@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -48,7 +49,7 @@ func seedSnapshot(t testing.TB, rev uint64) Snapshot {
 
 func TestTempCredentials(t *testing.T) {
 	now := time.Date(2025, 2, 20, 15, 50, 0, 0, time.UTC)
-	c := IssueTempCredentials(tempKey, "role-repl", now, time.Hour)
+	c := IssueTempCredentials(tempKey, "", "role-repl", now, time.Hour)
 	if !strings.HasPrefix(c.AccessKey, TempKeyPrefix) {
 		t.Errorf("access key %q lacks %s", c.AccessKey, TempKeyPrefix)
 	}
@@ -58,12 +59,12 @@ func TestTempCredentials(t *testing.T) {
 	if c.Secret == "" || c.SessionToken == "" {
 		t.Fatal("empty secret or token")
 	}
-	c2 := IssueTempCredentials(tempKey, "role-repl", now, time.Hour)
+	c2 := IssueTempCredentials(tempKey, "", "role-repl", now, time.Hour)
 	if c2.AccessKey == c.AccessKey || c2.Secret == c.Secret {
 		t.Error("two issues gave the same key or secret")
 	}
 
-	s, err := verifyTempToken(tempKey, c.AccessKey, c.SessionToken, now.Add(59*time.Minute))
+	s, err := verifyTempToken(tempKey, "", c.AccessKey, c.SessionToken, now.Add(59*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestTempCredentials(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := verifyTempToken(tc.key, tc.accessKey, tc.token, tc.at)
+			_, err := verifyTempToken(tc.key, "", tc.accessKey, tc.token, tc.at)
 			if !errors.Is(err, tc.want) {
 				t.Errorf("got %v, want %v", err, tc.want)
 			}
@@ -124,8 +125,8 @@ func TestAuthorizerSecret(t *testing.T) {
 		t.Fatalf("before Load: got %v, want ErrUnknownKey", err)
 	}
 	a.Load(seedSnapshot(t, 1))
-	temp := IssueTempCredentials(tempKey, "role-repl", clk.now(), 15*time.Minute)
-	tempGone := IssueTempCredentials(tempKey, "role-gone", clk.now(), 15*time.Minute)
+	temp := IssueTempCredentials(tempKey, "", "role-repl", clk.now(), 15*time.Minute)
+	tempGone := IssueTempCredentials(tempKey, "", "role-gone", clk.now(), 15*time.Minute)
 
 	for _, tc := range []struct {
 		key, token, want string
@@ -157,7 +158,7 @@ func TestAuthorizerAuthorize(t *testing.T) {
 	clk := newClock(time.Date(2025, 2, 20, 15, 0, 0, 0, time.UTC))
 	a := NewAuthorizer(AuthorizerOptions{Now: clk.now})
 	a.Load(seedSnapshot(t, 1))
-	temp := IssueTempCredentials(tempKey, "role-repl", clk.now(), time.Hour)
+	temp := IssueTempCredentials(tempKey, "", "role-repl", clk.now(), time.Hour)
 
 	get := func(bucket string) Request { return Request{Operation: "get-object", Bucket: bucket, Key: "k"} }
 	put := func(bucket string) Request { return Request{Operation: "put-object", Bucket: bucket, Key: "k"} }
@@ -230,7 +231,7 @@ func TestAuthorizerPrincipal(t *testing.T) {
 	clk := newClock(time.Date(2025, 2, 20, 15, 0, 0, 0, time.UTC))
 	a := NewAuthorizer(AuthorizerOptions{Now: clk.now})
 	a.Load(seedSnapshot(t, 1))
-	temp := IssueTempCredentials(tempKey, "role-repl", clk.now(), time.Hour)
+	temp := IssueTempCredentials(tempKey, "", "role-repl", clk.now(), time.Hour)
 	for _, tc := range []struct {
 		key, token string
 		want       Principal
@@ -363,5 +364,34 @@ func TestAuthorizerConcurrentLoad(t *testing.T) {
 	}
 	if a.Revision() != revs {
 		t.Errorf("revision %d, want %d", a.Revision(), revs)
+	}
+}
+
+// Credentials minted for one zone verify only in that zone: another zone
+// holds another derived key and refuses them, saying why.
+func TestTempCredentialsZoneAudience(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2025, 2, 20, 15, 0, 0, 0, time.UTC)
+	zoneA, zoneB := NewAuthorizer(AuthorizerOptions{Now: func() time.Time { return now }}), NewAuthorizer(AuthorizerOptions{Now: func() time.Time { return now }})
+	sa, sb := seedSnapshot(t, 1), seedSnapshot(t, 1)
+	sa.TempKey, sa.TempZone = ZoneTempKey(tempKey, "zone-a"), "zone-a"
+	sb.TempKey, sb.TempZone = ZoneTempKey(tempKey, "zone-b"), "zone-b"
+	zoneA.Load(sa)
+	zoneB.Load(sb)
+	forB := IssueTempCredentials(ZoneTempKey(tempKey, "zone-b"), "zone-b", "role-repl", now, time.Hour)
+	if got, err := zoneB.Secret(ctx, forB.AccessKey, forB.SessionToken); err != nil || got != forB.Secret {
+		t.Fatalf("zone-b: got %q, %v; want the secret", got, err)
+	}
+	_, err := zoneA.Secret(ctx, forB.AccessKey, forB.SessionToken)
+	if !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), `issued for zone "zone-b", not for this zone "zone-a"`) {
+		t.Fatalf("zone-a: got %v, want ErrInvalidToken naming both zones", err)
+	}
+	// A zone minting with its own key for another audience gets nowhere.
+	forged := IssueTempCredentials(ZoneTempKey(tempKey, "zone-a"), "zone-b", "role-repl", now, time.Hour)
+	if _, err := zoneB.Secret(ctx, forged.AccessKey, forged.SessionToken); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("forged by zone-a for zone-b: got %v, want ErrInvalidToken", err)
+	}
+	if bytes.Equal(ZoneTempKey(tempKey, "zone-a"), ZoneTempKey(tempKey, "zone-b")) || bytes.Equal(ZoneTempKey(tempKey, "zone-a"), tempKey) {
+		t.Fatal("derived keys must differ per zone and from the master key")
 	}
 }

@@ -61,7 +61,7 @@ func BenchmarkAuthorizeAPIKey(b *testing.B) {
 func BenchmarkAuthorizeTempCredentials(b *testing.B) {
 	a := NewAuthorizer(AuthorizerOptions{Now: func() time.Time { return benchNow }})
 	a.Load(seedSnapshot(b, 1))
-	c := IssueTempCredentials(tempKey, "role-repl", benchNow, time.Hour)
+	c := IssueTempCredentials(tempKey, "", "role-repl", benchNow, time.Hour)
 	ctx := context.Background()
 	req := Request{Operation: "get-object", Bucket: "my-source", Key: "config.json", Now: benchNow}
 	b.ReportAllocs()

@@ -33,21 +33,36 @@ type TempCredentials struct {
 }
 
 const (
-	tokenVersion   = "v1"
+	tokenVersion   = "v2"
 	tokenMACLabel  = "sos session token v1\x00"
 	secretMACLabel = "sos temporary secret v1\x00"
 )
 
-// IssueTempCredentials issues credentials acting as roleID until now+ttl.
-// The session token carries the access key, the role ID and the expiry,
-// authenticated with HMAC-SHA256 under key; the secret is
-// HMAC-SHA256(key, access key), so it is never stored. key must be a secret of
-// at least 32 random bytes, the same in every zone (Snapshot.TempKey);
-// credentials issued under an empty key are refused by every verifier.
-func IssueTempCredentials(key []byte, roleID string, now time.Time, ttl time.Duration) TempCredentials {
+// zoneTempKeyLabel prefixes the zone name in ZoneTempKey.
+const zoneTempKeyLabel = "sos-temp-credentials/"
+
+// ZoneTempKey derives from the control plane's master key the key that
+// mints and verifies temporary credentials for zone alone:
+// HMAC-SHA256(master, "sos-temp-credentials/" + zone). A zone receives only
+// its own derived key, so it can neither mint credentials another zone
+// accepts nor recover the master key.
+func ZoneTempKey(master []byte, zone string) []byte {
+	h := hmac.New(sha256.New, master)
+	h.Write([]byte(zoneTempKeyLabel + zone))
+	return h.Sum(nil)
+}
+
+// IssueTempCredentials issues credentials acting as roleID until now+ttl,
+// valid only in zone audience. The session token carries the access key, the
+// role ID, the expiry and the audience, authenticated with HMAC-SHA256 under
+// key; the secret is HMAC-SHA256(key, access key), so it is never stored. key
+// must be the audience's key (ZoneTempKey of a master secret of at least 32
+// random bytes); credentials issued under an empty key are refused by every
+// verifier.
+func IssueTempCredentials(key []byte, audience, roleID string, now time.Time, ttl time.Duration) TempCredentials {
 	accessKey := TempKeyPrefix + rand.Text()
 	exp := now.Add(ttl).Truncate(time.Second)
-	payload := strings.Join([]string{tokenVersion, accessKey, roleID, strconv.FormatInt(exp.Unix(), 10)}, "\n")
+	payload := strings.Join([]string{tokenVersion, accessKey, roleID, strconv.FormatInt(exp.Unix(), 10), audience}, "\n")
 	mac := tokenMAC(key, payload)
 	enc := base64.RawURLEncoding
 	return TempCredentials{
@@ -79,10 +94,11 @@ type tempSession struct {
 	expires   time.Time
 }
 
-// verifyTempToken checks token's MAC under key (in constant time), that it
-// was issued for accessKey, and that it has not expired at now. Errors wrap
-// ErrInvalidToken or ErrExpiredToken.
-func verifyTempToken(key []byte, accessKey, token string, now time.Time) (tempSession, error) {
+// verifyTempToken checks that token was issued for zone (the audience),
+// its MAC under key (in constant time), that it was issued for accessKey, and
+// that it has not expired at now. Errors wrap ErrInvalidToken or
+// ErrExpiredToken.
+func verifyTempToken(key []byte, zone, accessKey, token string, now time.Time) (tempSession, error) {
 	if len(key) == 0 {
 		return tempSession{}, fmt.Errorf("%w: temporary credentials are not enabled", ErrInvalidToken)
 	}
@@ -99,12 +115,15 @@ func verifyTempToken(key []byte, accessKey, token string, now time.Time) (tempSe
 	if err1 != nil || err2 != nil {
 		return tempSession{}, fmt.Errorf("%w: malformed token", ErrInvalidToken)
 	}
+	parts := strings.Split(string(payload), "\n")
+	if len(parts) != 5 || parts[0] != tokenVersion {
+		return tempSession{}, fmt.Errorf("%w: unsupported token version", ErrInvalidToken)
+	}
+	if parts[4] != zone {
+		return tempSession{}, fmt.Errorf("%w: the credentials were issued for zone %q, not for this zone %q", ErrInvalidToken, parts[4], zone)
+	}
 	if !hmac.Equal(mac, tokenMAC(key, string(payload))) {
 		return tempSession{}, fmt.Errorf("%w: bad signature", ErrInvalidToken)
-	}
-	parts := strings.Split(string(payload), "\n")
-	if len(parts) != 4 || parts[0] != tokenVersion {
-		return tempSession{}, fmt.Errorf("%w: unsupported token version", ErrInvalidToken)
 	}
 	expUnix, err := strconv.ParseInt(parts[3], 10, 64)
 	if err != nil {

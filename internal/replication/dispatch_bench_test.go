@@ -129,13 +129,13 @@ func (nopSource) SetReplicationTarget(context.Context, string, string, string, m
 
 type nopCreds struct{}
 
-func (nopCreds) RoleCredentials(context.Context, string) (iam.TempCredentials, error) {
+func (nopCreds) RoleCredentials(context.Context, string, string) (iam.TempCredentials, error) {
 	return iam.TempCredentials{}, ErrUnknownRole
 }
 
 type nopAuthz struct{}
 
-func (nopAuthz) Authorize(context.Context, string, string, iam.Request) iam.Decision {
+func (nopAuthz) AuthorizeRole(string, iam.Request) iam.Decision {
 	return iam.Decision{}
 }
 

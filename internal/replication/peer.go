@@ -11,14 +11,17 @@ import (
 	"sos/internal/s3client"
 )
 
-// credCache keeps temporary credentials per role until a quarter of their
-// lifetime is left.
+// credCache keeps temporary credentials per (role, destination zone) until
+// a quarter of their lifetime is left.
 type credCache struct {
 	src Credentials
 	now func() time.Time
 	mu  sync.Mutex
-	m   map[string]cachedCreds
+	m   map[credKey]cachedCreds
 }
+
+// credKey names credentials of a role accepted by one zone.
+type credKey struct{ role, zone string }
 
 type cachedCreds struct {
 	c       iam.TempCredentials
@@ -26,30 +29,37 @@ type cachedCreds struct {
 }
 
 func newCredCache(src Credentials, now func() time.Time) *credCache {
-	return &credCache{src: src, now: now, m: map[string]cachedCreds{}}
+	return &credCache{src: src, now: now, m: map[credKey]cachedCreds{}}
 }
 
-func (cc *credCache) get(ctx context.Context, role string) (iam.TempCredentials, error) {
+// get returns credentials of role that zone (the destination) accepts.
+func (cc *credCache) get(ctx context.Context, role, zone string) (iam.TempCredentials, error) {
 	now := cc.now()
+	k := credKey{role, zone}
 	cc.mu.Lock()
-	c, ok := cc.m[role]
+	c, ok := cc.m[k]
 	cc.mu.Unlock()
 	if ok && c.c.Expiration.Sub(now) > c.c.Expiration.Sub(c.fetched)/4 {
 		return c.c, nil
 	}
-	creds, err := cc.src.RoleCredentials(ctx, role)
+	creds, err := cc.src.RoleCredentials(ctx, role, zone)
 	if err != nil {
 		return iam.TempCredentials{}, err
 	}
 	cc.mu.Lock()
-	cc.m[role] = cachedCreds{c: creds, fetched: now}
+	cc.m[k] = cachedCreds{c: creds, fetched: now}
 	cc.mu.Unlock()
 	return creds, nil
 }
 
+// forget drops the credentials of role for every zone.
 func (cc *credCache) forget(role string) {
 	cc.mu.Lock()
-	delete(cc.m, role)
+	for k := range cc.m {
+		if k.role == role {
+			delete(cc.m, k)
+		}
+	}
 	cc.mu.Unlock()
 }
 

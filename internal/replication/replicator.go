@@ -33,16 +33,20 @@ type Source interface {
 	SetReplicationTarget(ctx context.Context, bucket, key, versionID string, t meta.ReplTarget) error
 }
 
-// Credentials issues temporary credentials of an IAM role (the control
-// plane client implements it). It may wrap ErrUnknownRole when the role does
+// Credentials issues temporary credentials of an IAM role that zone (the
+// destination they are presented to) accepts (the control plane client
+// implements it). It may wrap ErrUnknownRole when the role does
 // not exist; other errors are retried.
 type Credentials interface {
-	RoleCredentials(ctx context.Context, roleID string) (iam.TempCredentials, error)
+	RoleCredentials(ctx context.Context, roleID, zone string) (iam.TempCredentials, error)
 }
 
-// Authorizer decides S3 operations for a principal (*iam.Authorizer).
+// Authorizer decides S3 operations for a role (*iam.Authorizer): the
+// workers check that the configuration's role may read the source here
+// before sending (the role's credentials are minted for the destination
+// zone and verify only there).
 type Authorizer interface {
-	Authorize(ctx context.Context, accessKey, sessionToken string, req iam.Request) iam.Decision
+	AuthorizeRole(roleID string, req iam.Request) iam.Decision
 }
 
 // Locator finds the zone and S3 endpoint of a bucket (the control plane

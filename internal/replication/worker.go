@@ -224,16 +224,16 @@ func (r *Replicator) replicate(ctx context.Context, e *meta.OutboxEntry) (int64,
 	if !ok {
 		return 0, permanent(ReasonNoSuchBucket, "destination bucket %s does not exist in any zone", e.DestBucket)
 	}
-	creds, err := r.creds.get(ctx, e.Role)
+	creds, err := r.creds.get(ctx, e.Role, zone)
 	if err != nil {
 		if errors.Is(err, ErrUnknownRole) {
 			return 0, permanent(ReasonAccessDenied, "role %s: %v", e.Role, err)
 		}
 		return 0, &opError{Reason: ReasonCredentials, Msg: fmt.Sprintf("getting credentials of role %s: %v", e.Role, err), Err: err}
 	}
-	dec := r.opts.Authz.Authorize(ctx, creds.AccessKey, creds.SessionToken, iam.Request{
+	dec := r.opts.Authz.AuthorizeRole(e.Role, iam.Request{
 		Operation: "get-object", Bucket: e.Bucket, Key: e.Key, VersionID: e.VersionID,
-		Zone: r.opts.Zone, Now: r.now(),
+		Zone: r.opts.Zone, Now: r.now(), APIKey: creds.AccessKey,
 	})
 	if !dec.Allowed {
 		return 0, permanent(ReasonAccessDenied, "role %s does not allow get-object on %s/%s (%s)", e.Role, e.Bucket, e.Key, dec.Explain())

@@ -922,7 +922,7 @@ func TestReplicaWritesAndReplicationConfig(t *testing.T) {
 	ctx := context.Background()
 	e.mkBucket("src", true)
 	e.mkBucket("dst", true)
-	tc := iam.IssueTempCredentials(e.tempKey, replRole, time.Now(), time.Hour)
+	tc := iam.IssueTempCredentials(e.tempKey, "", replRole, time.Now(), time.Hour)
 	other := versionid.New("at-vie-1", nil)
 	vid := versionid.Format(other.Now())
 	lm := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)

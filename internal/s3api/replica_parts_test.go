@@ -18,7 +18,7 @@ import (
 func TestReplicaPartsHeaders(t *testing.T) {
 	e := newEnv(t, false)
 	e.mkBucket("dst", true)
-	tc := iam.IssueTempCredentials(e.tempKey, replRole, time.Now(), time.Hour)
+	tc := iam.IssueTempCredentials(e.tempKey, "", replRole, time.Now(), time.Hour)
 	other := versionid.New("at-vie-1", nil)
 	hdr := func(parts, etag string) map[string]string {
 		h := map[string]string{

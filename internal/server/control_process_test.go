@@ -335,7 +335,7 @@ func TestControlPlaneAndZoneProcesses(t *testing.T) {
 	})
 
 	t.Run("temporary role credentials", func(t *testing.T) {
-		body := `{"role-id":"` + roleID + `","ttl-seconds":600}`
+		body := `{"role-id":"` + roleID + `","zone":"at-vie-1","ttl-seconds":600}`
 		status, raw := zoneCall(t, d.api, ch.token, http.MethodPost, "/internal/v1/role-credentials", body)
 		if status != http.StatusOK {
 			t.Fatalf("POST /internal/v1/role-credentials: HTTP %d %s", status, raw)
@@ -353,12 +353,24 @@ func TestControlPlaneAndZoneProcesses(t *testing.T) {
 			creds.Expiration.Before(time.Now().Add(5*time.Minute)) || creds.Expiration.After(time.Now().Add(11*time.Minute)) {
 			t.Fatalf("role credentials %+v: want key, secret, token and an expiry in about 10 minutes", creds)
 		}
-		// Fetched with ch-dk-2's token, verified by at-vie-1 (and ch-dk-2),
-		// authorized with the role's policy.
+		// Fetched with ch-dk-2's token for at-vie-1, verified by at-vie-1
+		// alone, authorized with the role's policy.
 		tmpAT := newS3Session(at.url(), "at-vie-1", creds.AccessKey, creds.Secret, creds.SessionToken)
-		tmpCH := newS3Session(ch.url(), "ch-dk-2", creds.AccessKey, creds.Secret, creds.SessionToken)
+		wrongZone := newS3Session(ch.url(), "ch-dk-2", creds.AccessKey, creds.Secret, creds.SessionToken)
+		_, err := getString(ctx, wrongZone, "my-source", "config.json")
+		wantS3Code(t, "credentials minted for at-vie-1 presented to ch-dk-2", err, "InvalidToken")
+		var chCreds struct {
+			AccessKey    string `json:"access-key"`
+			Secret       string `json:"secret"`
+			SessionToken string `json:"session-token"`
+		}
+		status, raw = zoneCall(t, d.api, ch.token, http.MethodPost, "/internal/v1/role-credentials", `{"role-id":"`+roleID+`","zone":"ch-dk-2","ttl-seconds":600}`)
+		if status != http.StatusOK || json.Unmarshal(raw, &chCreds) != nil {
+			t.Fatalf("POST /internal/v1/role-credentials for ch-dk-2: HTTP %d %s", status, raw)
+		}
+		tmpCH := newS3Session(ch.url(), "ch-dk-2", chCreds.AccessKey, chCreds.Secret, chCreds.SessionToken)
 		wantOK(t, "temp put-object my-destination at at-vie-1", putString(ctx, tmpAT, "my-destination", "config.json", "replica"))
-		_, err := getString(ctx, tmpAT, "my-destination", "config.json")
+		_, err = getString(ctx, tmpAT, "my-destination", "config.json")
 		wantS3Code(t, "temp get-object my-destination", err, "AccessDenied")
 		_, err = tmpAT.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("my-destination")})
 		wantS3Code(t, "temp list-objects my-destination", err, "AccessDenied")

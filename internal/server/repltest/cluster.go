@@ -90,12 +90,14 @@ func (c *Cluster) SetRole(id, name, policy string) {
 }
 
 // RoleCredentials issues temporary credentials of a role (replication's
-// Credentials).
-func (c *Cluster) RoleCredentials(ctx context.Context, roleID string) (iam.TempCredentials, error) {
+// Credentials). The in-process zones share one Authorizer, whose view has no
+// zone of its own, so the credentials carry the empty audience it verifies;
+// per-zone audiences are tested in iam and through the real processes.
+func (c *Cluster) RoleCredentials(ctx context.Context, roleID, zone string) (iam.TempCredentials, error) {
 	if _, ok := c.Authz.Role(roleID); !ok {
 		return iam.TempCredentials{}, fmt.Errorf("%w: %s", replication.ErrUnknownRole, roleID)
 	}
-	return iam.IssueTempCredentials(c.TempKey, roleID, time.Now(), 15*time.Minute), nil
+	return iam.IssueTempCredentials(c.TempKey, "", roleID, time.Now(), 15*time.Minute), nil
 }
 
 // BucketZone locates a bucket: its zone and the address peers use (the
