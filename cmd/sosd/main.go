@@ -12,14 +12,24 @@ import (
 	"strings"
 	"syscall"
 
+	"sos/internal/s3api"
 	"sos/internal/server"
 )
 
 const usage = `usage:
-  sosd dev     [--data DIR] [--api ADDR] [--zone NAME=ADDR]... [--tls | TLS flags]
+  sosd dev     [--data DIR] [--api ADDR] [--zone NAME=ADDR]... [--tls | TLS flags] [limit flags]
   sosd control --data DIR --listen ADDR --zone NAME=S3URL... [--api-endpoint URL] [TLS flags]
   sosd zone    --name NAME --listen ADDR --data DIR --control URL --token TOKEN [--domain HOST]...
-               [--metrics-listen ADDR] [--metrics-token TOKEN] [TLS flags]
+               [--metrics-listen ADDR] [--metrics-token TOKEN] [TLS flags] [limit flags]
+
+Limits of a zone's S3 listener (dev and zone):
+  --max-requests N       S3 requests served at once (default 256); one more is answered
+                         at once with 503 SlowDown, never queued (GET /metrics and /health
+                         do not count)
+  --read-timeout D       how long a client may take to send a request's headers, and may
+                         send nothing while it sends a body (default 30s): then 400
+                         RequestTimeout and the connection is closed; an upload that keeps
+                         sending is never cut, however long it takes
 
 Metrics of sosd zone (they name every replicated bucket and destination; none are served
 by default; sosd dev serves them to anyone on its S3 listeners):
@@ -60,6 +70,15 @@ func main() {
 	}
 }
 
+// limitFlags adds the flags of a zone's request limits; the limits are
+// complete after fs.Parse.
+func limitFlags(fs *flag.FlagSet) *server.RequestLimits {
+	l := &server.RequestLimits{}
+	fs.IntVar(&l.MaxRequests, "max-requests", s3api.DefaultMaxRequests, "S3 requests a zone serves at once; one more is answered 503 SlowDown")
+	fs.DurationVar(&l.ReadTimeout, "read-timeout", s3api.DefaultBodyIdleTimeout, "how long a client may take to send headers, and may go silent in a body (400 RequestTimeout)")
+	return l
+}
+
 // tlsFlags adds the TLS flags to fs; the options are complete after
 // fs.Parse.
 func tlsFlags(fs *flag.FlagSet, reload <-chan os.Signal) *server.TLSOptions {
@@ -81,6 +100,7 @@ func run(ctx context.Context, cmd string, args []string, reload <-chan os.Signal
 		data := fs.String("data", ".sos-dev", "data folder")
 		api := fs.String("api", "127.0.0.1:8080", "API v2 and console listen address")
 		genTLS := fs.Bool("tls", false, "make a local CA and certificate in the data folder and serve every listener over HTTPS")
+		limits := limitFlags(fs)
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -94,7 +114,7 @@ func run(ctx context.Context, cmd string, args []string, reload <-chan os.Signal
 		return server.RunDev(ctx, server.DevOptions{
 			DataDir: *data, APIAddr: *api, Zones: zs,
 			RootKey: os.Getenv("SOS_ROOT_API_KEY"), RootSecret: os.Getenv("SOS_ROOT_API_SECRET"),
-			Out: os.Stdout, TLS: *tlsOpts, GenerateTLS: *genTLS,
+			Out: os.Stdout, TLS: *tlsOpts, GenerateTLS: *genTLS, Limits: *limits,
 		})
 	case "control":
 		data := fs.String("data", "", "data folder (required)")
@@ -122,12 +142,13 @@ func run(ctx context.Context, cmd string, args []string, reload <-chan os.Signal
 		var metrics server.MetricsOptions
 		fs.StringVar(&metrics.Listen, "metrics-listen", "", "serve GET /metrics on this address of its own")
 		fs.StringVar(&metrics.Token, "metrics-token", os.Getenv("SOS_METRICS_TOKEN"), "bearer token for GET /metrics (or env SOS_METRICS_TOKEN)")
+		limits := limitFlags(fs)
 		if err := parse(fs, args); err != nil {
 			return err
 		}
 		return server.RunZone(ctx, server.ZoneOptions{
 			Name: *name, Listen: *listen, DataDir: *data, ControlURL: *control, Token: *token, Domains: domains,
-			TLS: *tlsOpts, Metrics: metrics,
+			TLS: *tlsOpts, Metrics: metrics, Limits: *limits,
 		})
 	case "-h", "--help", "help":
 		fmt.Print(usage)

@@ -98,8 +98,9 @@ func newEnv(t *testing.T, withRepl bool) *env {
 	return newZoneEnv(t, zone, withRepl)
 }
 
-// newZoneEnv serves the S3 API of zone name over a real object service.
-func newZoneEnv(t *testing.T, zone string, withRepl bool) *env {
+// newZoneEnv serves the S3 API of zone name over a real object service;
+// mods change the handler's options.
+func newZoneEnv(t *testing.T, zone string, withRepl bool, mods ...func(*s3api.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -148,6 +149,9 @@ func newZoneEnv(t *testing.T, zone string, withRepl bool) *env {
 	e.domain = "s3.sos.test:" + port
 	// As --domain gives it: without the port that Host headers carry.
 	opts.Domains = []string{"s3.sos.test"}
+	for _, m := range mods {
+		m(&opts)
+	}
 	h = s3api.New(opts)
 	e.s3 = e.client(rootKey, rootSecret, "")
 	return e

@@ -84,6 +84,10 @@ var errorTable = []struct {
 	{object.ErrUnavailable, s3err.ServiceUnavailable},
 	{object.ErrMalformedPartList, s3err.MalformedXML},
 
+	// A body that stopped sending, whoever was reading it (before the
+	// body errors of SigV4 and of the handler, which it would match).
+	{errRequestTimeout, s3err.RequestTimeout},
+
 	// SigV4. The body errors come first: they surface through object
 	// service calls that read the body.
 	{sigv4.ErrContentSHA256Mismatch, s3err.XAmzContentSHA256Mismatch},
@@ -175,6 +179,11 @@ func toS3Error(err error) (*s3err.Error, bool) {
 			if errors.As(err, &bt) {
 				e.BucketName, e.Region = bt.Bucket, bt.Zone
 			}
+			var rt *requestTimeoutError
+			if errors.As(err, &rt) {
+				// In its own words, whatever layers wrapped it.
+				e.Message = rt.Error()
+			}
 			return e, true
 		}
 	}
@@ -208,6 +217,10 @@ func (h *Handler) writeError(req *request, err error) {
 		return
 	}
 	hdr := w.Header()
+	if e.Code == s3err.RequestTimeout {
+		// The rest of the body may never come: this connection is done.
+		hdr.Set("Connection", "close")
+	}
 	switch e.Code {
 	case s3err.NoSuchBucket, s3err.BucketNotEmpty, s3err.BucketAlreadyExists, s3err.BucketAlreadyOwnedByYou, s3err.InvalidBucketName:
 		if e.BucketName == "" {

@@ -82,6 +82,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger gets one line per internal error; slog.Default() when nil.
 	Logger *slog.Logger
+	// Limits bound the requests served at once and the silence of
+	// request bodies (defaults when zero).
+	Limits Limits
 }
 
 // Handler is the S3 HTTP handler of a zone.
@@ -97,14 +100,23 @@ type Handler struct {
 	log     *slog.Logger
 	// verifier checks signatures and caches signing keys.
 	verifier *sigv4.Verifier
+	limits   Limits
+	slots    slots
 }
 
 // New returns the S3 handler of a zone.
 func New(o Options) http.Handler {
 	h := &Handler{
 		zone: o.Zone, objects: o.Objects, auth: o.Auth, locator: o.Locator,
-		roles: o.Roles, repl: o.Replication, now: o.Now, log: o.Logger,
+		roles: o.Roles, repl: o.Replication, now: o.Now, log: o.Logger, limits: o.Limits,
 	}
+	if h.limits.MaxRequests <= 0 {
+		h.limits.MaxRequests = DefaultMaxRequests
+	}
+	if h.limits.BodyIdleTimeout <= 0 {
+		h.limits.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	h.slots = make(slots, h.limits.MaxRequests)
 	for _, d := range o.Domains {
 		if d = hostName(strings.TrimSpace(d)); d != "" {
 			h.domains = append(h.domains, d)
@@ -186,6 +198,20 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			h.writeError(req, s3err.New(s3err.InternalError, ""))
 		}
 	}()
+	// The bounds come first: a request past them costs no signature
+	// check, and a body's reads are bounded whoever reads it.
+	if !h.slots.acquire() {
+		h.writeError(req, h.slowDown())
+		return
+	}
+	defer h.slots.release()
+	if r.Body != nil && r.Body != http.NoBody {
+		// On a copy of the request: net/http looks at the body of its
+		// own after the handler, to drain what is left of it (or not).
+		r = r.WithContext(r.Context())
+		r.Body = newIdleBody(rw, r, h.limits.BodyIdleTimeout, func() { h.limited(LimitBodyIdleTimeout) })
+		req.r = r
+	}
 	if err := h.serve(req); err != nil {
 		h.writeError(req, err)
 	}

@@ -55,8 +55,10 @@ const (
 	PreconditionFailed                    Code = "PreconditionFailed"
 	ReplicationConfigurationNotFoundError Code = "ReplicationConfigurationNotFoundError"
 	RequestTimeTooSkewed                  Code = "RequestTimeTooSkewed"
+	RequestTimeout                        Code = "RequestTimeout"
 	ServiceUnavailable                    Code = "ServiceUnavailable"
 	SignatureDoesNotMatch                 Code = "SignatureDoesNotMatch"
+	SlowDown                              Code = "SlowDown"
 	XAmzContentSHA256Mismatch             Code = "XAmzContentSHA256Mismatch"
 )
 
@@ -113,8 +115,10 @@ var codes = map[Code]codeInfo{
 	PreconditionFailed:                    {http.StatusPreconditionFailed, "At least one of the preconditions you specified did not hold."},
 	ReplicationConfigurationNotFoundError: {http.StatusNotFound, "The replication configuration was not found."},
 	RequestTimeTooSkewed:                  {http.StatusForbidden, "The difference between the request time and the server's time is too large."},
+	RequestTimeout:                        {http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period."},
 	ServiceUnavailable:                    {http.StatusServiceUnavailable, "Please reduce your request rate."},
 	SignatureDoesNotMatch:                 {http.StatusForbidden, "The request signature we calculated does not match the signature you provided. Check your key and signing method."},
+	SlowDown:                              {http.StatusServiceUnavailable, "Please reduce your request rate."},
 	XAmzContentSHA256Mismatch:             {http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed."},
 }
 

@@ -26,6 +26,9 @@ type Dev struct {
 // StartDev starts the control plane and the zones of o and returns once
 // every zone serves. Addresses with port 0 get a free port.
 func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
+	if err := o.Limits.check(); err != nil {
+		return nil, err
+	}
 	if o.DataDir == "" {
 		o.DataDir = ".sos-dev"
 	}
@@ -96,7 +99,7 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 		zn, err := startZone(ctx, zoneConfig{name: z.Name, ln: zoneLns[i], dataDir: filepath.Join(o.DataDir, "zones", z.Name),
 			controlURL: apiURL, token: tok, logger: log, tls: ts,
 			// A machine of one's own: metrics for anyone who can reach it.
-			metrics: MetricsOptions{Anonymous: true}})
+			metrics: MetricsOptions{Anonymous: true}, limits: o.Limits})
 		if err != nil {
 			for _, ln := range zoneLns[i:] {
 				ln.Close()

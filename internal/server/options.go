@@ -5,6 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"sos/internal/s3api"
 )
 
 // ZoneAddr names a zone and the address its S3 endpoint listens on (dev,
@@ -56,6 +61,8 @@ type DevOptions struct {
 	// serves every listener over HTTPS with it and trusts that CA; it
 	// replaces TLS's certificate and CA files.
 	GenerateTLS bool
+	// Limits bound the S3 requests of each zone.
+	Limits RequestLimits
 }
 
 // ControlOptions configure RunControl.
@@ -86,6 +93,48 @@ type ZoneOptions struct {
 	// Metrics says who may read /metrics (default: nobody, see
 	// MetricsOptions).
 	Metrics MetricsOptions
+	Limits  RequestLimits
+}
+
+// RequestLimits bound what the S3 requests of a zone may hold at once (see
+// s3api.Limits); a zero field takes its default.
+type RequestLimits struct {
+	// MaxRequests (--max-requests) is how many S3 requests a zone serves
+	// at once (s3api.DefaultMaxRequests); one more is answered at once
+	// with 503 SlowDown. GET /metrics and /health do not count.
+	MaxRequests int
+	// ReadTimeout (--read-timeout) is how long a client may take to send
+	// a request's headers, and how long it may go silent while it sends
+	// a body (s3api.DefaultBodyIdleTimeout): then 400 RequestTimeout and
+	// the connection is closed. An upload that keeps sending never times
+	// out, however long it takes.
+	ReadTimeout time.Duration
+}
+
+func (l RequestLimits) check() error {
+	if l.MaxRequests < 0 {
+		return fmt.Errorf("--max-requests %d: give a positive number (or 0 for %d)", l.MaxRequests, s3api.DefaultMaxRequests)
+	}
+	if l.ReadTimeout < 0 {
+		return fmt.Errorf("--read-timeout %s: give a positive duration (or 0 for %s)", l.ReadTimeout, s3api.DefaultBodyIdleTimeout)
+	}
+	return nil
+}
+
+// s3Limits are l for s3api, counting refusals in refused.
+func (l RequestLimits) s3Limits(refused *prometheus.CounterVec) s3api.Limits {
+	return s3api.Limits{
+		MaxRequests: l.MaxRequests, BodyIdleTimeout: l.ReadTimeout,
+		OnLimit: func(limit string) { refused.WithLabelValues(limit).Inc() },
+	}
+}
+
+// readHeaderTimeout is the http.Server ReadHeaderTimeout of a zone.
+func (l RequestLimits) readHeaderTimeout() time.Duration {
+	if l.ReadTimeout > 0 {
+		return l.ReadTimeout
+	}
+	return s3api.DefaultBodyIdleTimeout
 }
 
 func (o ZoneOptions) check() error {
@@ -100,7 +149,7 @@ func (o ZoneOptions) check() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("sosd zone needs %s", strings.Join(missing, ", "))
 	}
-	return nil
+	return o.Limits.check()
 }
 
 func logger(l *slog.Logger) *slog.Logger {

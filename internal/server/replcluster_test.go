@@ -87,13 +87,14 @@ type zoneProc struct {
 	control  string
 	proxy    *repltest.FaultProxy // in front of listen, when endpoint is a proxy
 	wire     *wire
+	extra    []string // more arguments of sosd zone
 	*proc
 }
 
 func (z *zoneProc) start(t testing.TB) {
 	t.Helper()
 	z.proc = startProc(t, nil, append([]string{"zone", "--name", z.name, "--listen", z.listen, "--data", z.data,
-		"--control", z.control, "--token", z.token, "--metrics-token", testMetricsToken}, z.wire.args()...)...)
+		"--control", z.control, "--token", z.token, "--metrics-token", testMetricsToken}, append(z.wire.args(), z.extra...)...)...)
 	waitHTTP(t, z.url()+"/", z.proc)
 }
 
@@ -125,6 +126,8 @@ type clusterOptions struct {
 	// ZoneWires, with Wire, give the named zones certificate files of
 	// their own (siblings of Wire: the same CA).
 	ZoneWires map[string]*wire
+	// ZoneArgs are more arguments of every sosd zone.
+	ZoneArgs []string
 }
 
 func startCluster(t testing.TB, opts clusterOptions, names ...string) *procCluster {
@@ -138,7 +141,7 @@ func startCluster(t testing.TB, opts clusterOptions, names ...string) *procClust
 		if w := opts.ZoneWires[n]; w != nil {
 			zw = w
 		}
-		z := &zoneProc{name: n, listen: freeAddr(t), data: dir + "/" + n, control: c.api, wire: zw}
+		z := &zoneProc{name: n, listen: freeAddr(t), data: dir + "/" + n, control: c.api, wire: zw, extra: opts.ZoneArgs}
 		z.endpoint = z.url()
 		if opts.Proxied {
 			p, err := repltest.NewFaultProxy(z.listen)

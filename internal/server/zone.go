@@ -58,6 +58,7 @@ type zoneConfig struct {
 	metrics    MetricsOptions
 	// metricsLn, when not nil, is the listener of metrics.Listen.
 	metricsLn net.Listener
+	limits    RequestLimits
 }
 
 // syncWait bounds how long a starting zone waits for its first snapshot of
@@ -112,6 +113,14 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 	})
 	z.Control = cc
 	registerControlMetrics(zreg, cc)
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sos_s3_requests_refused_total",
+		Help: "S3 requests refused by a limit: max-requests (503 SlowDown: --max-requests were being served) or body-idle-timeout (400 RequestTimeout: the body went silent for --read-timeout).",
+	}, []string{"limit"})
+	for _, l := range []string{s3api.LimitMaxRequests, s3api.LimitBodyIdleTimeout} {
+		refused.WithLabelValues(l)
+	}
+	zreg.MustRegister(refused)
 
 	svc, err := object.New(ctx, object.Options{
 		Meta: ms, Blobs: blobs, Zone: c.name, Logger: log,
@@ -168,10 +177,14 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 		Replication: replStatus{r},
 		Domains:     append([]string{c.ln.Addr().String()}, c.domains...),
 		Logger:      log,
+		Limits:      c.limits.s3Limits(refused),
 	})
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	// The metrics are served outside s3's limits: they stay readable
+	// while the zone refuses S3 requests.
 	handler := withMetrics(s3, metrics, metricsGate{opts: c.metrics, onS3: true})
 	z.srv = newHTTPServer(tracked(handler, &z.handlers), log)
+	z.srv.ReadHeaderTimeout = c.limits.readHeaderTimeout()
 	if c.metricsLn != nil {
 		z.metricsSrv = newHTTPServer(metricsOnly(metrics, metricsGate{opts: c.metrics}), log)
 	}
@@ -289,7 +302,7 @@ func RunZone(ctx context.Context, o ZoneOptions) error {
 		}
 	}
 	z, err := startZone(ctx, zoneConfig{name: o.Name, ln: ln, dataDir: o.DataDir, controlURL: o.ControlURL,
-		token: o.Token, domains: o.Domains, logger: log, tls: ts, metrics: o.Metrics, metricsLn: mln})
+		token: o.Token, domains: o.Domains, logger: log, tls: ts, metrics: o.Metrics, metricsLn: mln, limits: o.Limits})
 	if err != nil {
 		ln.Close()
 		if mln != nil {
