@@ -10,6 +10,12 @@ import (
 // return it (possibly wrapped).
 var ErrNotFound = errors.New("blob: not found")
 
+// ErrNoSpace is returned (wrapped, with the cause in words) by a Put that
+// failed because the storage under the Store is full or over its quota.
+// Implementations MUST return it in that case (and only then), so that
+// callers can tell a full disk, which passes, from a broken one.
+var ErrNoSpace = errors.New("no space left to store object data")
+
 // Reader reads one blob. Size is the blob's size in bytes.
 type Reader interface {
 	io.ReaderAt
@@ -31,6 +37,8 @@ type Reader interface {
 //     returned so that errors.Is finds it. A crash during Put leaves nothing
 //     or a complete blob (which Scan lists: an orphan for the caller to
 //     collect), never a partial one.
+//   - A Put that fails for lack of space returns ErrNoSpace, and the Store
+//     keeps working: Puts succeed again once space is freed.
 //   - Open MUST return ErrNotFound for an ID that Put did not return or that
 //     was deleted; any string is a valid argument.
 //   - Delete removes a blob; deleting an unknown ID is not an error. A

@@ -9,8 +9,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
+	"sos/internal/blob"
+	"sos/internal/meta"
 	"sos/internal/object"
 	"sos/internal/s3err"
 )
@@ -126,5 +129,31 @@ func TestEveryObjectErrorIsMapped(t *testing.T) {
 	e, _ = toS3Error(&object.DeleteMarkerError{Err: object.ErrMethodNotAllowed})
 	if e.Code != s3err.MethodNotAllowed {
 		t.Errorf("DeleteMarkerError → %+v", e)
+	}
+}
+
+// TestStorageErrorsAre503InWords: a full disk (blob.ErrNoSpace) and a
+// failed metadata store (meta.ErrStoreFailed) answer ServiceUnavailable
+// (503, as S3 answers what may pass), never InternalError, with what the
+// client may expect and the cause in the message.
+func TestStorageErrorsAre503InWords(t *testing.T) {
+	for _, c := range []struct {
+		err   error
+		words []string
+	}{
+		{fmt.Errorf("%w: writing a blob: %w", blob.ErrNoSpace, syscall.ENOSPC),
+			[]string{"disk is full", "refuses writes until space is freed", "no space left on device"}},
+		{fmt.Errorf("%w: pebble: error writing WAL: %w; it accepts no more reads or writes until the zone restarts", meta.ErrStoreFailed, syscall.ENOSPC),
+			[]string{"metadata store failed", "serves again once it is restarted", "no space left on device"}},
+	} {
+		e, known := toS3Error(fmt.Errorf("putting demo/key: %w", c.err))
+		if !known || e.Code != s3err.ServiceUnavailable || e.Status != http.StatusServiceUnavailable {
+			t.Errorf("%v → %s %d (known %v), want ServiceUnavailable 503", c.err, e.Code, e.Status, known)
+		}
+		for _, w := range c.words {
+			if !strings.Contains(e.Message, w) {
+				t.Errorf("%v: message %q does not say %q", c.err, e.Message, w)
+			}
+		}
 	}
 }

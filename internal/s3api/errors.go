@@ -12,8 +12,10 @@ import (
 	"unicode/utf8"
 
 	"sos/internal/auth/sigv4"
+	"sos/internal/blob"
 	"sos/internal/bounded"
 	"sos/internal/iam"
+	"sos/internal/meta"
 	"sos/internal/object"
 	"sos/internal/replconfig"
 	"sos/internal/s3err"
@@ -87,6 +89,11 @@ var errorTable = []struct {
 	// A body that stopped sending, whoever was reading it (before the
 	// body errors of SigV4 and of the handler, which it would match).
 	{errRequestTimeout, s3err.RequestTimeout},
+	// Storage that cannot take a write now: 503 as S3 answers when it
+	// cannot serve for a while (S3 has no 507). Their answers open with
+	// storageWords.
+	{blob.ErrNoSpace, s3err.ServiceUnavailable},
+	{meta.ErrStoreFailed, s3err.ServiceUnavailable},
 
 	// SigV4. The body errors come first: they surface through object
 	// service calls that read the body.
@@ -149,6 +156,13 @@ type errorWithHeaders struct {
 func (e *errorWithHeaders) Error() string { return e.err.Error() }
 func (e *errorWithHeaders) Unwrap() error { return e.err }
 
+// storageWords opens the message of a storage error (the error's own words,
+// the cause, follow): what the client may expect of the zone.
+var storageWords = map[error]string{
+	blob.ErrNoSpace:     "This zone's disk is full: it refuses writes until space is freed and serves reads meanwhile",
+	meta.ErrStoreFailed: "This zone's metadata store failed: the zone stops and serves again once it is restarted",
+}
+
 // toS3Error turns any error into the S3 error to send. ok is false for an
 // error the table does not know (an internal error).
 func toS3Error(err error) (*s3err.Error, bool) {
@@ -183,6 +197,9 @@ func toS3Error(err error) (*s3err.Error, bool) {
 			if errors.As(err, &rt) {
 				// In its own words, whatever layers wrapped it.
 				e.Message = rt.Error()
+			}
+			if lead, ok := storageWords[m.err]; ok {
+				e.Message = sentence(lead) + " " + sentence(err.Error())
 			}
 			return e, true
 		}

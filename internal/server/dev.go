@@ -151,8 +151,24 @@ func RunDev(ctx context.Context, o DevOptions) error {
 			}
 		}
 	}
-	<-ctx.Done()
-	return nil
+	// A zone whose metadata store failed stops the whole process, as
+	// `sosd zone` does, for its supervisor to start it again.
+	failed := make(chan *Zone, len(d.Zones))
+	for _, z := range d.Zones {
+		go func() {
+			select {
+			case <-z.StoreFailed():
+				failed <- z
+			case <-ctx.Done():
+			}
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case z := <-failed:
+		return z.stopFailed()
+	}
 }
 
 func dataDirOrDefault(dir string) string {

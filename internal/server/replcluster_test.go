@@ -128,6 +128,9 @@ type clusterOptions struct {
 	ZoneWires map[string]*wire
 	// ZoneArgs are more arguments of every sosd zone.
 	ZoneArgs []string
+	// ZoneData names the data folder of a zone (by name); the others are
+	// in the test's temporary folder.
+	ZoneData map[string]string
 }
 
 func startCluster(t testing.TB, opts clusterOptions, names ...string) *procCluster {
@@ -142,6 +145,9 @@ func startCluster(t testing.TB, opts clusterOptions, names ...string) *procClust
 			zw = w
 		}
 		z := &zoneProc{name: n, listen: freeAddr(t), data: dir + "/" + n, control: c.api, wire: zw, extra: opts.ZoneArgs}
+		if d, ok := opts.ZoneData[n]; ok {
+			z.data = d
+		}
 		z.endpoint = z.url()
 		if opts.Proxied {
 			p, err := repltest.NewFaultProxy(z.listen)

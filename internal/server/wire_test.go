@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -123,5 +124,6 @@ func (w *wire) s3(endpoint, region, key, secret, token string) *s3.Client {
 
 // probe is the client of waitHTTP, which waits for a listener to answer
 // at all, over HTTP or HTTPS: it does not verify certificates (the tests
-// do, with their own clients).
-var probe = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+// do, with their own clients). A listener that accepts and does not answer
+// (a zone still starting) is asked again after 5 s.
+var probe = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}

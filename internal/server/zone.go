@@ -41,6 +41,7 @@ type Zone struct {
 	wg         sync.WaitGroup // background workers
 	handlers   sync.WaitGroup // running S3 requests
 	meta       *pebblemeta.Store
+	health     *storageHealth
 	closeErr   error
 	once       sync.Once
 }
@@ -94,6 +95,7 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	zreg := prometheus.WrapRegistererWith(prometheus.Labels{"zone": c.name}, reg)
+	z.health = newStorageHealth(ms.Err, log, zreg)
 
 	var repl atomic.Pointer[replication.Replicator]
 	cc := controlclient.New(controlclient.Options{
@@ -123,7 +125,7 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 	zreg.MustRegister(refused)
 
 	svc, err := object.New(ctx, object.Options{
-		Meta: ms, Blobs: blobs, Zone: c.name, Logger: log,
+		Meta: ms, Blobs: watchedBlobs{blobs, z.health}, Zone: c.name, Logger: log,
 		Registry:     registry{cc, log},
 		Destinations: &destinations{zone: c.name, cc: cc, hc: c.tls.trust.Client(transport.Tuning{})},
 		OnConflict: func(bucket, key string) {
@@ -180,9 +182,9 @@ func startZone(ctx context.Context, c zoneConfig) (z *Zone, err error) {
 		Limits:      c.limits.s3Limits(refused),
 	})
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	// The metrics are served outside s3's limits: they stay readable
-	// while the zone refuses S3 requests.
-	handler := withMetrics(s3, metrics, metricsGate{opts: c.metrics, onS3: true})
+	// The metrics and health are served outside s3's limits: they stay
+	// readable while the zone refuses S3 requests.
+	handler := withHealth(withMetrics(s3, metrics, metricsGate{opts: c.metrics, onS3: true}), z.health)
 	z.srv = newHTTPServer(tracked(handler, &z.handlers), log)
 	z.srv.ReadHeaderTimeout = c.limits.readHeaderTimeout()
 	if c.metricsLn != nil {
@@ -310,8 +312,39 @@ func RunZone(ctx context.Context, o ZoneOptions) error {
 		}
 		return err
 	}
-	<-ctx.Done()
-	return z.Close()
+	select {
+	case <-ctx.Done():
+		return z.Close()
+	case <-z.StoreFailed():
+		return z.stopFailed()
+	}
+}
+
+// StoreFailed is closed when the zone's metadata store fails for good
+// (meta.ErrStoreFailed): the zone then answers every request 503 and is
+// to be stopped (stopFailed) and started again in a new process.
+func (z *Zone) StoreFailed() <-chan struct{} { return z.meta.Failed() }
+
+// stopFailed stops a zone whose metadata store failed and says why.
+func (z *Zone) stopFailed() error {
+	err := z.meta.Err()
+	z.health.log.Error("stopping the zone: its metadata store failed and cannot recover in this process; "+
+		"start it again once the disk has room (every acknowledged write is in the write-ahead log)", "err", err)
+	z.Close()
+	return fmt.Errorf("zone %s stopped: %w", z.Name, err)
+}
+
+// withHealth serves the zone's health on an unauthenticated GET /health
+// and everything else (a bucket named "health" included, whose requests
+// are signed or carry a query) with next.
+func withHealth(next, health http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" && r.Method == http.MethodGet && r.URL.RawQuery == "" && r.Header.Get("Authorization") == "" {
+			health.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func registerControlMetrics(reg prometheus.Registerer, cc *controlclient.Client) {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"sos/internal/blob"
 )
@@ -102,7 +103,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (string, int64, error) {
 	folder := filepath.Join(s.dir, id[:2])
 	f, err := os.CreateTemp(folder, tmpPrefix+"*")
 	if err != nil {
-		return "", 0, fmt.Errorf("fsblob: %w", err)
+		return "", 0, writeErr("creating", err)
 	}
 	tmp := f.Name()
 	ok := false
@@ -119,20 +120,44 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (string, int64, error) {
 		return "", 0, err
 	}
 	if err := f.Sync(); err != nil {
-		return "", 0, fmt.Errorf("fsblob: sync: %w", err)
+		return "", 0, writeErr("syncing", err)
 	}
 	if err := f.Close(); err != nil {
-		return "", 0, fmt.Errorf("fsblob: close: %w", err)
+		return "", 0, writeErr("closing", err)
 	}
 	if err := os.Rename(tmp, s.path(id)); err != nil {
-		return "", 0, fmt.Errorf("fsblob: %w", err)
+		return "", 0, writeErr("naming", err)
 	}
 	ok = true
 	if err := syncDir(folder); err != nil {
 		os.Remove(s.path(id))
+		if e := noSpace("syncing the folder of", err); e != nil {
+			err = e
+		}
 		return "", 0, err
 	}
 	return id, n, nil
+}
+
+// writeErr wraps an error of writing a blob: blob.ErrNoSpace, with the
+// system's words and without the file's path, when the disk is full or the
+// quota used up (errors.Is finds syscall.ENOSPC or EDQUOT too), and the
+// error itself otherwise.
+func writeErr(what string, err error) error {
+	if e := noSpace(what, err); e != nil {
+		return e
+	}
+	return fmt.Errorf("fsblob: %s a blob: %w", what, err)
+}
+
+// noSpace is writeErr's blob.ErrNoSpace, or nil when err is not about
+// space.
+func noSpace(what string, err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) && (errno == syscall.ENOSPC || errno == syscall.EDQUOT) {
+		return fmt.Errorf("%w: %s a blob: %w", blob.ErrNoSpace, what, errno)
+	}
+	return nil
 }
 
 // copyCtx copies like io.CopyBuffer and stops when ctx is done. Errors from
@@ -147,7 +172,7 @@ func copyCtx(ctx context.Context, w io.Writer, r io.Reader, buf []byte) (int64, 
 		m, rerr := r.Read(buf)
 		if m > 0 {
 			if _, werr := w.Write(buf[:m]); werr != nil {
-				return n, fmt.Errorf("fsblob: write: %w", werr)
+				return n, writeErr("writing", werr)
 			}
 			n += int64(m)
 		}

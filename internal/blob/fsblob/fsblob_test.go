@@ -3,12 +3,14 @@ package fsblob
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"sos/internal/blob"
@@ -141,5 +143,58 @@ func BenchmarkPut1M(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestFullDiskIsErrNoSpace fills a small tmpfs: the Put that meets the
+// full disk returns blob.ErrNoSpace (and syscall.ENOSPC) in words that
+// name no file, leaves no temporary file, and Puts succeed again once a
+// blob is deleted. It needs root to mount the tmpfs.
+func TestFullDiskIsErrNoSpace(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+		if os.Geteuid() == 0 && os.Getenv("SOS_REQUIRE_ALL") == "1" {
+			t.Fatalf("mounting a tmpfs on %s as root: %v (SOS_REQUIRE_ALL=1)", dir, err)
+		}
+		t.Skipf("cannot mount a tmpfs on %s (it needs root): %v", dir, err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmounting %s: %v", dir, err)
+		}
+	})
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(dir, "blobs"))
+	chunk := bytes.Repeat([]byte("x"), 100<<10)
+	var ids []string
+	var err error
+	for range 100 {
+		var id string
+		if id, _, err = s.Put(ctx, bytes.NewReader(chunk)); err != nil {
+			break
+		}
+		ids = append(ids, id)
+	}
+	if !errors.Is(err, blob.ErrNoSpace) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Put on a full disk: %v, want blob.ErrNoSpace wrapping ENOSPC", err)
+	}
+	if strings.Contains(err.Error(), dir) {
+		t.Errorf("the error names a file: %v", err)
+	}
+	if len(ids) == 0 {
+		t.Fatal("not one Put succeeded on the empty tmpfs")
+	}
+	if got := scanAll(t, s); len(got) != len(ids) {
+		t.Errorf("Scan lists %d blobs, %d Puts succeeded", len(got), len(ids))
+	}
+	tmps, _ := filepath.Glob(filepath.Join(dir, "blobs", "*", tmpPrefix+"*"))
+	if len(tmps) != 0 {
+		t.Errorf("the failed Put left %v", tmps)
+	}
+	if err := s.Delete(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Put(ctx, bytes.NewReader(chunk)); err != nil {
+		t.Errorf("Put after freeing space: %v", err)
 	}
 }
