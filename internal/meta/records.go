@@ -24,6 +24,22 @@ type Bucket struct {
 	// Replication is the bucket's replication configuration, nil when none
 	// is set.
 	Replication *ReplicationConfig
+	// CORS is the bucket's CORS configuration, its rules in order; nil when
+	// none is set (S3 has no empty configuration).
+	CORS []CORSRule
+}
+
+// CORSRule is one rule of a bucket's CORS configuration, the elements of
+// S3's CORSRule as given, checked by the object service before they are
+// stored. A Store gives them back in order, element for element.
+type CORSRule struct {
+	ID             string // "" when absent
+	AllowedOrigins []string
+	AllowedMethods []string
+	AllowedHeaders []string
+	ExposeHeaders  []string
+	// MaxAgeSeconds is nil when absent.
+	MaxAgeSeconds *int
 }
 
 // ReplicationConfig is a bucket's replication configuration as a zone

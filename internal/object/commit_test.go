@@ -124,13 +124,16 @@ func TestOnQueuedFiresForEveryWrite(t *testing.T) {
 		{method: "SetReplication", write: func(t *testing.T, _ any) error {
 			return e.svc.SetReplication(ctx, "bkt2", replCfg("dst", true))
 		}},
+		{method: "SetCORS", write: func(t *testing.T, _ any) error {
+			return e.svc.SetCORS(ctx, "bkt2", []meta.CORSRule{{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}}})
+		}},
 		{method: "DeleteBucket",
 			setup: func(t *testing.T) any { must(t, e.svc.CreateBucket(ctx, "bkt3")); return nil },
 			write: func(t *testing.T, _ any) error { return e.svc.DeleteBucket(ctx, "bkt3") }},
 		{method: "CollectOrphans", write: func(t *testing.T, _ any) error { _, err := e.svc.CollectOrphans(ctx); return err }},
 	}
 	readOnly := map[string]bool{
-		"Bucket": true, "ListBuckets": true, "Replication": true, "GetObject": true, "HeadObject": true,
+		"Bucket": true, "ListBuckets": true, "Replication": true, "CORS": true, "GetObject": true, "HeadObject": true,
 		"OpenVersion": true, "ListObjects": true, "ListVersions": true, "ListParts": true, "ListUploads": true,
 		"GetTagging": true, "Usage": true, "Clock": true,
 	}

@@ -32,6 +32,10 @@ var (
 	ErrInvalidTag                = errors.New("invalid tag")
 	ErrInvalidRequest            = errors.New("invalid request") // e.g. replication on an unversioned bucket
 	ErrReplicationConfigNotFound = errors.New("replication configuration not found")
+	ErrNoSuchCORSConfiguration   = errors.New("the CORS configuration does not exist")
+	// ErrMalformedConfig: a bucket configuration lacks what S3's schema
+	// requires (a CORS rule without AllowedMethod, ...).
+	ErrMalformedConfig = errors.New("malformed configuration")
 	// ErrUnavailable: a service the operation needs (the control plane,
 	// another zone) cannot be reached now; the client may retry.
 	ErrUnavailable         = errors.New("service unavailable")

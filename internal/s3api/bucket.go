@@ -113,15 +113,6 @@ func (h *Handler) getBucketACL(req *request) error {
 	return writeXML(req.w, privateACL())
 }
 
-func (h *Handler) getBucketCORS(req *request) error {
-	if _, err := h.objects.Bucket(req.r.Context(), req.bucket); err != nil {
-		return err
-	}
-	e := s3err.New(s3err.NoSuchCORSConfiguration, "")
-	e.BucketName = req.bucket
-	return e
-}
-
 func (h *Handler) getBucketOwnershipControls(req *request) error {
 	if _, err := h.objects.Bucket(req.r.Context(), req.bucket); err != nil {
 		return err

@@ -49,6 +49,8 @@ var objectErrors = map[string]struct {
 	"ErrInvalidTag":                {object.ErrInvalidTag, s3err.InvalidTag, 400},
 	"ErrInvalidRequest":            {object.ErrInvalidRequest, s3err.InvalidRequest, 400},
 	"ErrReplicationConfigNotFound": {object.ErrReplicationConfigNotFound, s3err.ReplicationConfigurationNotFoundError, 404},
+	"ErrNoSuchCORSConfiguration":   {object.ErrNoSuchCORSConfiguration, s3err.NoSuchCORSConfiguration, 404},
+	"ErrMalformedConfig":           {object.ErrMalformedConfig, s3err.MalformedXML, 400},
 	"ErrInvalidStorageState":       {object.ErrInvalidStorageState, s3err.InvalidBucketState, 409},
 	"ErrMetadataTooLarge":          {object.ErrMetadataTooLarge, s3err.MetadataTooLarge, 400},
 	"ErrMalformedPartList":         {object.ErrMalformedPartList, s3err.MalformedXML, 400},

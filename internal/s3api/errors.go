@@ -81,6 +81,8 @@ var errorTable = []struct {
 	{object.ErrInvalidTag, s3err.InvalidTag},
 	{object.ErrInvalidRequest, s3err.InvalidRequest},
 	{object.ErrReplicationConfigNotFound, s3err.ReplicationConfigurationNotFoundError},
+	{object.ErrNoSuchCORSConfiguration, s3err.NoSuchCORSConfiguration},
+	{object.ErrMalformedConfig, s3err.MalformedXML},
 	{object.ErrInvalidStorageState, s3err.InvalidBucketState},
 	{object.ErrMetadataTooLarge, s3err.MetadataTooLarge},
 	{object.ErrUnavailable, s3err.ServiceUnavailable},

@@ -225,6 +225,11 @@ func (h *Handler) serve(req *request) error {
 	if req.bucket != "" {
 		req.w.Header().Set("X-Amz-Bucket-Region", h.zone)
 	}
+	if r.Method == http.MethodOptions && req.bucket != "" {
+		// A CORS preflight: answered from the bucket's rules, unsigned.
+		return h.preflight(req)
+	}
+	h.corsResponse(req)
 	op, err := route(r.Method, req.bucket, req.key, r.URL.Query(), r.Header)
 	if err != nil {
 		return err

@@ -24,6 +24,11 @@ type Objects interface {
 	// Replication returns the bucket's configuration. It MUST return an
 	// error matching ErrReplicationConfigNotFound when there is none.
 	Replication(ctx context.Context, bucket string) (*replconfig.Config, error)
+	// SetCORS stores a CORS configuration (nil removes it, or answers
+	// ErrNoSuchCORSConfiguration when there is none); CORS returns it or
+	// ErrNoSuchCORSConfiguration.
+	SetCORS(ctx context.Context, bucket string, rules []meta.CORSRule) error
+	CORS(ctx context.Context, bucket string) ([]meta.CORSRule, error)
 
 	// Objects.
 	PutObject(ctx context.Context, in object.PutInput) (object.ObjectInfo, error)

@@ -62,6 +62,8 @@ var opTable = map[opKey]operation{
 	{http.MethodPut, lvBucket, "versioning"}:              {name: "put-bucket-versioning", handle: (*Handler).putBucketVersioning},
 	{http.MethodGet, lvBucket, "acl"}:                     {name: "get-bucket-acl", handle: (*Handler).getBucketACL},
 	{http.MethodGet, lvBucket, "cors"}:                    {name: "get-bucket-cors", handle: (*Handler).getBucketCORS},
+	{http.MethodPut, lvBucket, "cors"}:                    {name: "put-bucket-cors", handle: (*Handler).putBucketCORS},
+	{http.MethodDelete, lvBucket, "cors"}:                 {name: "delete-bucket-cors", handle: (*Handler).deleteBucketCORS},
 	{http.MethodGet, lvBucket, "ownershipControls"}:       {name: "get-bucket-ownership-controls", handle: (*Handler).getBucketOwnershipControls},
 	{http.MethodPut, lvBucket, "replication"}:             {name: "put-bucket-replication", handle: (*Handler).putBucketReplication},
 	{http.MethodGet, lvBucket, "replication"}:             {name: "get-bucket-replication", handle: (*Handler).getBucketReplication},

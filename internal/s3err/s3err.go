@@ -11,9 +11,11 @@ type Code string
 // The S3 error codes sos answers with.
 const (
 	AccessDenied                          Code = "AccessDenied"
+	AccessForbidden                       Code = "AccessForbidden"
 	AuthorizationHeaderMalformed          Code = "AuthorizationHeaderMalformed"
 	AuthorizationQueryParametersError     Code = "AuthorizationQueryParametersError"
 	BadDigest                             Code = "BadDigest"
+	BadRequest                            Code = "BadRequest"
 	BucketAlreadyExists                   Code = "BucketAlreadyExists"
 	BucketAlreadyOwnedByYou               Code = "BucketAlreadyOwnedByYou"
 	BucketNotEmpty                        Code = "BucketNotEmpty"
@@ -71,8 +73,10 @@ type codeInfo struct {
 // read-only after initialisation.
 var codes = map[Code]codeInfo{
 	AccessDenied:                          {http.StatusForbidden, "Access Denied."},
+	AccessForbidden:                       {http.StatusForbidden, "CORSResponse: This CORS request is not allowed."},
 	AuthorizationHeaderMalformed:          {http.StatusBadRequest, "The authorization header is malformed."},
 	AuthorizationQueryParametersError:     {http.StatusBadRequest, "The authorization query parameters are malformed."},
+	BadRequest:                            {http.StatusBadRequest, "Bad request."},
 	BadDigest:                             {http.StatusBadRequest, "The Content-MD5 or checksum value you specified did not match what the server received."},
 	BucketAlreadyExists:                   {http.StatusConflict, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Select a different name and try again."},
 	BucketAlreadyOwnedByYou:               {http.StatusConflict, "Your previous request to create the named bucket succeeded and you already own it."},

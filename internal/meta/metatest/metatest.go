@@ -176,7 +176,22 @@ func ts(n int) time.Time {
 
 func sampleBucket(name string) meta.Bucket {
 	return meta.Bucket{Name: name, Zone: "ch-dk-2", CreatedAt: ts(1), Versioning: meta.Enabled,
-		Replication: sampleReplication()}
+		Replication: sampleReplication(), CORS: sampleCORS()}
+}
+
+// sampleCORS returns CORS rules with every field set somewhere and each
+// optional one both absent and present: a store keeps their order and
+// the order of their elements.
+func sampleCORS() []meta.CORSRule {
+	zero, day := 0, 86400
+	return []meta.CORSRule{
+		{ID: "upload", AllowedOrigins: []string{"https://app.example.com", "https://*.example.org"},
+			AllowedMethods: []string{"PUT", "POST", "DELETE"}, AllowedHeaders: []string{"*"},
+			ExposeHeaders: []string{"ETag", "x-amz-version-id"}, MaxAgeSeconds: &day},
+		{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET", "HEAD"}},
+		{ID: "zero-age", AllowedOrigins: []string{"http://a"}, AllowedMethods: []string{"GET"},
+			AllowedHeaders: []string{"x-amz-*", "content-type"}, MaxAgeSeconds: &zero},
+	}
 }
 
 // sampleReplication returns a replication configuration with every field
@@ -380,6 +395,9 @@ func testBuckets(t *testing.T, s meta.Store) {
 			if i%2 == 1 {
 				b.Replication = nil
 			}
+			if i%3 == 1 {
+				b.CORS = nil
+			}
 			want = append(want, b)
 			if err := tx.PutBucket(ctx, b); err != nil {
 				return err
@@ -401,6 +419,7 @@ func testBuckets(t *testing.T, s meta.Store) {
 	nb.Versioning = meta.Suspended
 	nb.Replication = &meta.ReplicationConfig{Role: "other-role", Rules: []meta.ReplicationRule{
 		{ID: "only", Status: "Enabled", Destination: "elsewhere"}}}
+	nb.CORS = []meta.CORSRule{{AllowedOrigins: []string{"https://other"}, AllowedMethods: []string{"GET"}}}
 	update(t, s, func(tx meta.Tx) error { return tx.PutBucket(ctx, nb) })
 	g, err := s.Bucket(ctx, nb.Name)
 	must(t, err)

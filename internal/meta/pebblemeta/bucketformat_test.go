@@ -56,7 +56,7 @@ var fixtureCreated = time.Date(2026, 11, 30, 8, 15, 42, 123456000, time.UTC)
 // TestBucketFormat1 puts bucket records written by the code that stored
 // the replication configuration as XML into a database, and reads them
 // with this code: the bucket and its configuration come back, GET renders
-// the same XML as before, and a rewrite stores format 2 with the same
+// the same XML as before, and a rewrite stores format 3 with the same
 // content.
 func TestBucketFormat1(t *testing.T) {
 	ctx := context.Background()
@@ -110,14 +110,14 @@ func TestBucketFormat1(t *testing.T) {
 		if got := object.ReplicationOf(b).XML(); !bytes.Equal(got, getXML) {
 			t.Errorf("%s: GET of an old record renders\n%s\nwant (as the old code)\n%s", name, got, getXML)
 		}
-		// Written again, the bucket is stored in format 2 and reads back
+		// Written again, the bucket is stored in format 3 and reads back
 		// the same.
 		must(t, s.Update(ctx, func(tx meta.Tx) error { return tx.PutBucket(ctx, b) }))
 		raw, closer, err := s.db.Get(bucketKey("old-" + name))
 		must(t, err)
 		format := raw[0]
 		must(t, closer.Close())
-		if format != bucketFormatTyped {
+		if format != bucketFormatCORS {
 			t.Errorf("%s: rewritten bucket record has format %d", name, format)
 		}
 		again, err := s.Bucket(ctx, "old-"+name)
@@ -138,8 +138,10 @@ func TestBucketFormatBad(t *testing.T) {
 		"format 1, marked present but empty": encodeBucketFormat1("z", fixtureCreated, meta.Enabled, []byte{}),
 		"format 1, not XML":                  encodeBucketFormat1("z", fixtureCreated, meta.Enabled, []byte("{\"Role\":\"r\"}")),
 		"format 1, another root element":     encodeBucketFormat1("z", fixtureCreated, meta.Enabled, []byte("<Other/>")),
-		"unknown format":                     append([]byte{3}, encodeBucket(meta.Bucket{Name: "b"})[1:]...),
-		"format 2, truncated":                encodeBucket(meta.Bucket{Name: "b", Replication: &meta.ReplicationConfig{Role: "r", Rules: []meta.ReplicationRule{{ID: "x"}}}})[:20],
+		"unknown format":                     append([]byte{4}, encodeBucket(meta.Bucket{Name: "b"})[1:]...),
+		"format 2, truncated":                readFormat2(t, "replicated")[:20],
+		"format 3, truncated":                encodeBucket(meta.Bucket{Name: "b", Replication: &meta.ReplicationConfig{Role: "r", Rules: []meta.ReplicationRule{{ID: "x"}}}})[:20],
+		"format 3, CORS cut":                 trimLast(encodeBucket(meta.Bucket{Name: "b", CORS: []meta.CORSRule{{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}}}})),
 	} {
 		if b, err := decodeBucket("b", rec); err == nil {
 			t.Errorf("%s: decoded as %+v", name, b)
@@ -147,9 +149,69 @@ func TestBucketFormatBad(t *testing.T) {
 	}
 }
 
+func trimLast(b []byte) []byte { return b[:len(b)-3] }
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testdata/bucket-format2-*.hex are bucket records that the code before
+// CORS rules were stored wrote (format 2): one with a
+// replication configuration, one without.
+func readFormat2(t *testing.T, name string) []byte {
+	t.Helper()
+	h, err := os.ReadFile("testdata/bucket-format2-" + name + ".hex")
+	must(t, err)
+	rec, err := hex.DecodeString(strings.TrimSpace(string(h)))
+	must(t, err)
+	if rec[0] != bucketFormatTyped {
+		t.Fatalf("%s: fixture has format %d", name, rec[0])
+	}
+	return rec
+}
+
+// TestBucketFormat2: format 2 records still read, with no CORS rules,
+// and once rewritten (format 3) carry the rules given.
+func TestBucketFormat2(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	for _, name := range []string{"replicated", "plain"} {
+		must(t, s.db.Set(bucketKey("two-"+name), readFormat2(t, name), pebble.Sync))
+	}
+	must(t, s.Close())
+	s = openTest(t, dir)
+	defer s.Close()
+
+	one, empty := 1, ""
+	wantRepl := meta.Bucket{Name: "two-replicated", Zone: "ch-dk-2", CreatedAt: fixtureCreated, Versioning: meta.Enabled,
+		Replication: &meta.ReplicationConfig{Role: "6f00a21e-a535-4286-86c5-e81eeab3b4ff", Rules: []meta.ReplicationRule{{
+			ID: "vie1-follower", Priority: &one, Status: "Enabled", Filter: &meta.ReplicationFilter{Prefix: &empty},
+			DeleteMarkerReplication: "Enabled", Destination: "my-destination"}}}}
+	wantPlain := meta.Bucket{Name: "two-plain", Zone: "at-vie-1", CreatedAt: fixtureCreated, Versioning: meta.Suspended}
+	for _, want := range []meta.Bucket{wantRepl, wantPlain} {
+		got, err := s.Bucket(ctx, want.Name)
+		must(t, err)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("format 2 record of %s = %+v, want %+v", want.Name, got, want)
+		}
+		age := 600
+		got.CORS = []meta.CORSRule{{ID: "r", AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}, MaxAgeSeconds: &age}}
+		must(t, s.Update(ctx, func(tx meta.Tx) error { return tx.PutBucket(ctx, got) }))
+		raw, closer, err := s.db.Get(bucketKey(want.Name))
+		must(t, err)
+		format := raw[0]
+		must(t, closer.Close())
+		if format != bucketFormatCORS {
+			t.Errorf("%s: rewritten record has format %d, want %d", want.Name, format, bucketFormatCORS)
+		}
+		again, err := s.Bucket(ctx, want.Name)
+		must(t, err)
+		if !reflect.DeepEqual(again, got) {
+			t.Errorf("%s: rewritten bucket = %+v, want %+v", want.Name, again, got)
+		}
 	}
 }

@@ -194,15 +194,19 @@ func (d *decoder) done() error {
 // replication configuration as the S3 XML the s3api layer rendered
 // (decodeReplicationXML reads it); format 2 holds meta.ReplicationConfig
 // field by field. Buckets are written in format 2 only, so a format 1
-// record becomes format 2 the next time its bucket is written.
+// record becomes format 2 the next time its bucket is written. Format 3
+// is format 2 followed by the bucket's CORS rules; buckets
+// are written in format 3 only, and records of formats 1 and 2 (which
+// have none) become format 3 the next time their bucket is written.
 const (
 	bucketFormatXML   = 1
 	bucketFormatTyped = 2
+	bucketFormatCORS  = 3
 )
 
 func encodeBucket(b meta.Bucket) []byte {
 	e := encoder{b: make([]byte, 0, 64+len(b.Zone))}
-	e.byte(bucketFormatTyped)
+	e.byte(bucketFormatCORS)
 	e.str(b.Zone)
 	e.time(b.CreatedAt)
 	e.str(string(b.Versioning))
@@ -214,7 +218,60 @@ func encodeBucket(b meta.Bucket) []byte {
 			e.replRule(&c.Rules[i])
 		}
 	}
+	e.bool(b.CORS != nil)
+	if b.CORS != nil {
+		e.uvarint(uint64(len(b.CORS)))
+		for i := range b.CORS {
+			e.corsRule(&b.CORS[i])
+		}
+	}
 	return e.b
+}
+
+func (e *encoder) strs(l []string) {
+	e.bool(l != nil)
+	if l != nil {
+		e.uvarint(uint64(len(l)))
+		for _, s := range l {
+			e.str(s)
+		}
+	}
+}
+
+func (e *encoder) corsRule(r *meta.CORSRule) {
+	e.str(r.ID)
+	e.strs(r.AllowedOrigins)
+	e.strs(r.AllowedMethods)
+	e.strs(r.AllowedHeaders)
+	e.strs(r.ExposeHeaders)
+	e.bool(r.MaxAgeSeconds != nil)
+	if r.MaxAgeSeconds != nil {
+		e.varint(int64(*r.MaxAgeSeconds))
+	}
+}
+
+func (d *decoder) strs() []string {
+	if !d.bool() {
+		return nil
+	}
+	n := d.count()
+	l := make([]string, 0, n)
+	for range n {
+		l = append(l, d.str())
+	}
+	return l
+}
+
+func (d *decoder) corsRule(r *meta.CORSRule) {
+	r.ID = d.str()
+	r.AllowedOrigins = d.strs()
+	r.AllowedMethods = d.strs()
+	r.AllowedHeaders = d.strs()
+	r.ExposeHeaders = d.strs()
+	if d.bool() {
+		a := int(d.varint())
+		r.MaxAgeSeconds = &a
+	}
 }
 
 func (e *encoder) optStr(s *string) {
@@ -263,7 +320,7 @@ func decodeBucket(name string, v []byte) (meta.Bucket, error) {
 	hasRepl := d.bool()
 	switch {
 	case d.err != nil:
-	case format == bucketFormatTyped:
+	case format == bucketFormatTyped || format == bucketFormatCORS:
 		if hasRepl {
 			c := &meta.ReplicationConfig{Role: d.str()}
 			if n := d.count(); n > 0 {
@@ -273,6 +330,14 @@ func decodeBucket(name string, v []byte) (meta.Bucket, error) {
 				}
 			}
 			b.Replication = c
+		}
+		if format == bucketFormatCORS {
+			if d.bool() {
+				b.CORS = make([]meta.CORSRule, d.count())
+				for i := range b.CORS {
+					d.corsRule(&b.CORS[i])
+				}
+			}
 		}
 	case format == bucketFormatXML:
 		raw := d.str()
