@@ -27,6 +27,9 @@ type Bucket struct {
 	// CORS is the bucket's CORS configuration, its rules in order; nil when
 	// none is set (S3 has no empty configuration).
 	CORS []CORSRule
+	// Tags are the bucket's tags (S3's bucket tagging); nil when none are
+	// set.
+	Tags map[string]string
 }
 
 // CORSRule is one rule of a bucket's CORS configuration, the elements of

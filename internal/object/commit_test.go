@@ -124,6 +124,9 @@ func TestOnQueuedFiresForEveryWrite(t *testing.T) {
 		{method: "SetReplication", write: func(t *testing.T, _ any) error {
 			return e.svc.SetReplication(ctx, "bkt2", replCfg("dst", true))
 		}},
+		{method: "SetBucketTags", write: func(t *testing.T, _ any) error {
+			return e.svc.SetBucketTags(ctx, "bkt2", map[string]string{"team": "storage"})
+		}},
 		{method: "SetCORS", write: func(t *testing.T, _ any) error {
 			return e.svc.SetCORS(ctx, "bkt2", []meta.CORSRule{{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}}})
 		}},
@@ -133,7 +136,7 @@ func TestOnQueuedFiresForEveryWrite(t *testing.T) {
 		{method: "CollectOrphans", write: func(t *testing.T, _ any) error { _, err := e.svc.CollectOrphans(ctx); return err }},
 	}
 	readOnly := map[string]bool{
-		"Bucket": true, "ListBuckets": true, "Replication": true, "CORS": true, "GetObject": true, "HeadObject": true,
+		"Bucket": true, "ListBuckets": true, "Replication": true, "CORS": true, "BucketTags": true, "GetObject": true, "HeadObject": true,
 		"OpenVersion": true, "ListObjects": true, "ListVersions": true, "ListParts": true, "ListUploads": true,
 		"GetTagging": true, "Usage": true, "Clock": true,
 	}

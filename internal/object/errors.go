@@ -33,6 +33,7 @@ var (
 	ErrInvalidRequest            = errors.New("invalid request") // e.g. replication on an unversioned bucket
 	ErrReplicationConfigNotFound = errors.New("replication configuration not found")
 	ErrNoSuchCORSConfiguration   = errors.New("the CORS configuration does not exist")
+	ErrNoSuchTagSet              = errors.New("the TagSet does not exist")
 	// ErrMalformedConfig: a bucket configuration lacks what S3's schema
 	// requires (a CORS rule without AllowedMethod, ...).
 	ErrMalformedConfig = errors.New("malformed configuration")

@@ -205,10 +205,13 @@ func checkAttrs(a meta.Attrs) error {
 	return nil
 }
 
-// checkTags applies S3's tag rules.
-func checkTags(tags map[string]string) error {
-	if len(tags) > MaxTags {
-		return fmt.Errorf("%w: %d tags, at most %d are allowed", ErrInvalidTag, len(tags), MaxTags)
+// checkTags applies S3's tag rules to object tags.
+func checkTags(tags map[string]string) error { return checkTagSet(tags, MaxTags) }
+
+// checkTagSet applies S3's tag rules with at most max tags.
+func checkTagSet(tags map[string]string, max int) error {
+	if len(tags) > max {
+		return fmt.Errorf("%w: %d tags, at most %d are allowed", ErrInvalidTag, len(tags), max)
 	}
 	for k, v := range tags {
 		switch {

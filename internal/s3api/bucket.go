@@ -121,3 +121,40 @@ func (h *Handler) getBucketOwnershipControls(req *request) error {
 	e.BucketName = req.bucket
 	return e
 }
+
+func (h *Handler) putBucketTagging(req *request) error {
+	body, err := xmlBody(req, taggingLimits.Bytes)
+	if err != nil {
+		return err
+	}
+	tags, err := parseTagSet(body)
+	if err != nil {
+		return err
+	}
+	if err := h.objects.SetBucketTags(req.r.Context(), req.bucket, tags); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) getBucketTagging(req *request) error {
+	tags, err := h.objects.BucketTags(req.r.Context(), req.bucket)
+	if err != nil {
+		return err
+	}
+	out := taggingOutXML{NS: s3NS, Tags: []tagXML{}}
+	for k, v := range tags {
+		out.Tags = append(out.Tags, tagXML{k, v})
+	}
+	sort.Slice(out.Tags, func(i, j int) bool { return out.Tags[i].Key < out.Tags[j].Key })
+	return writeXML(req.w, out)
+}
+
+func (h *Handler) deleteBucketTagging(req *request) error {
+	if err := h.objects.SetBucketTags(req.r.Context(), req.bucket, nil); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}

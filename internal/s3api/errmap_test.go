@@ -50,6 +50,7 @@ var objectErrors = map[string]struct {
 	"ErrInvalidRequest":            {object.ErrInvalidRequest, s3err.InvalidRequest, 400},
 	"ErrReplicationConfigNotFound": {object.ErrReplicationConfigNotFound, s3err.ReplicationConfigurationNotFoundError, 404},
 	"ErrNoSuchCORSConfiguration":   {object.ErrNoSuchCORSConfiguration, s3err.NoSuchCORSConfiguration, 404},
+	"ErrNoSuchTagSet":              {object.ErrNoSuchTagSet, s3err.NoSuchTagSet, 404},
 	"ErrMalformedConfig":           {object.ErrMalformedConfig, s3err.MalformedXML, 400},
 	"ErrInvalidStorageState":       {object.ErrInvalidStorageState, s3err.InvalidBucketState, 409},
 	"ErrMetadataTooLarge":          {object.ErrMetadataTooLarge, s3err.MetadataTooLarge, 400},

@@ -82,6 +82,7 @@ var errorTable = []struct {
 	{object.ErrInvalidRequest, s3err.InvalidRequest},
 	{object.ErrReplicationConfigNotFound, s3err.ReplicationConfigurationNotFoundError},
 	{object.ErrNoSuchCORSConfiguration, s3err.NoSuchCORSConfiguration},
+	{object.ErrNoSuchTagSet, s3err.NoSuchTagSet},
 	{object.ErrMalformedConfig, s3err.MalformedXML},
 	{object.ErrInvalidStorageState, s3err.InvalidBucketState},
 	{object.ErrMetadataTooLarge, s3err.MetadataTooLarge},

@@ -29,6 +29,10 @@ type Objects interface {
 	// ErrNoSuchCORSConfiguration.
 	SetCORS(ctx context.Context, bucket string, rules []meta.CORSRule) error
 	CORS(ctx context.Context, bucket string) ([]meta.CORSRule, error)
+	// SetBucketTags replaces a bucket's tags (nil removes them);
+	// BucketTags returns them or ErrNoSuchTagSet.
+	SetBucketTags(ctx context.Context, bucket string, tags map[string]string) error
+	BucketTags(ctx context.Context, bucket string) (map[string]string, error)
 
 	// Objects.
 	PutObject(ctx context.Context, in object.PutInput) (object.ObjectInfo, error)

@@ -282,6 +282,19 @@ type taggingXML struct {
 
 // parseTagging parses a PutObjectTagging body.
 func parseTagging(r io.Reader) (map[string]string, error) {
+	tags, err := parseTagSet(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTags(tags); err != nil {
+		return nil, err
+	}
+	return tags, nil
+}
+
+// parseTagSet parses a Tagging document (object or bucket tags), refusing
+// duplicate keys; the caller applies its limits.
+func parseTagSet(r io.Reader) (map[string]string, error) {
 	var t taggingXML
 	if err := decodeXML(r, "Tagging", &t, taggingLimits); err != nil {
 		return nil, err
@@ -299,9 +312,6 @@ func parseTagging(r io.Reader) (map[string]string, error) {
 			return nil, s3err.New(s3err.InvalidTag, fmt.Sprintf("Cannot provide multiple tags with the same key %q.", clip(*tag.Key)))
 		}
 		tags[*tag.Key] = v
-	}
-	if err := checkTags(tags); err != nil {
-		return nil, err
 	}
 	return tags, nil
 }

@@ -48,6 +48,7 @@ const (
 	NoSuchBucket                          Code = "NoSuchBucket"
 	NoSuchCORSConfiguration               Code = "NoSuchCORSConfiguration"
 	NoSuchKey                             Code = "NoSuchKey"
+	NoSuchTagSet                          Code = "NoSuchTagSet"
 	NoSuchUpload                          Code = "NoSuchUpload"
 	NoSuchVersion                         Code = "NoSuchVersion"
 	NotImplemented                        Code = "NotImplemented"
@@ -110,6 +111,7 @@ var codes = map[Code]codeInfo{
 	NoSuchBucket:                          {http.StatusNotFound, "The specified bucket does not exist."},
 	NoSuchCORSConfiguration:               {http.StatusNotFound, "The CORS configuration does not exist."},
 	NoSuchKey:                             {http.StatusNotFound, "The specified key does not exist."},
+	NoSuchTagSet:                          {http.StatusNotFound, "The TagSet does not exist."},
 	NoSuchUpload:                          {http.StatusNotFound, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."},
 	NoSuchVersion:                         {http.StatusNotFound, "The specified version does not exist."},
 	NotImplemented:                        {http.StatusNotImplemented, "A header or parameter you provided implies functionality that is not implemented."},

@@ -176,7 +176,8 @@ func ts(n int) time.Time {
 
 func sampleBucket(name string) meta.Bucket {
 	return meta.Bucket{Name: name, Zone: "ch-dk-2", CreatedAt: ts(1), Versioning: meta.Enabled,
-		Replication: sampleReplication(), CORS: sampleCORS()}
+		Replication: sampleReplication(), CORS: sampleCORS(),
+		Tags: map[string]string{"team": "storage", "empty": "", "k \x00\xff": "v\x00"}}
 }
 
 // sampleCORS returns CORS rules with every field set somewhere and each
@@ -396,7 +397,7 @@ func testBuckets(t *testing.T, s meta.Store) {
 				b.Replication = nil
 			}
 			if i%3 == 1 {
-				b.CORS = nil
+				b.CORS, b.Tags = nil, nil
 			}
 			want = append(want, b)
 			if err := tx.PutBucket(ctx, b); err != nil {
@@ -420,6 +421,7 @@ func testBuckets(t *testing.T, s meta.Store) {
 	nb.Replication = &meta.ReplicationConfig{Role: "other-role", Rules: []meta.ReplicationRule{
 		{ID: "only", Status: "Enabled", Destination: "elsewhere"}}}
 	nb.CORS = []meta.CORSRule{{AllowedOrigins: []string{"https://other"}, AllowedMethods: []string{"GET"}}}
+	nb.Tags = map[string]string{"replaced": "yes"}
 	update(t, s, func(tx meta.Tx) error { return tx.PutBucket(ctx, nb) })
 	g, err := s.Bucket(ctx, nb.Name)
 	must(t, err)

@@ -159,7 +159,7 @@ func must(t *testing.T, err error) {
 }
 
 // testdata/bucket-format2-*.hex are bucket records that the code before
-// CORS rules were stored wrote (format 2): one with a
+// CORS rules and bucket tags were stored wrote (format 2): one with a
 // replication configuration, one without.
 func readFormat2(t *testing.T, name string) []byte {
 	t.Helper()
@@ -173,8 +173,8 @@ func readFormat2(t *testing.T, name string) []byte {
 	return rec
 }
 
-// TestBucketFormat2: format 2 records still read, with no CORS rules,
-// and once rewritten (format 3) carry the rules given.
+// TestBucketFormat2: format 2 records still read, with no CORS rules
+// and no tags, and once rewritten (format 3) carry the rules and tags given.
 func TestBucketFormat2(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -200,6 +200,7 @@ func TestBucketFormat2(t *testing.T) {
 		}
 		age := 600
 		got.CORS = []meta.CORSRule{{ID: "r", AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}, MaxAgeSeconds: &age}}
+		got.Tags = map[string]string{"team": "storage"}
 		must(t, s.Update(ctx, func(tx meta.Tx) error { return tx.PutBucket(ctx, got) }))
 		raw, closer, err := s.db.Get(bucketKey(want.Name))
 		must(t, err)

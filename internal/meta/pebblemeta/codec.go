@@ -195,7 +195,7 @@ func (d *decoder) done() error {
 // (decodeReplicationXML reads it); format 2 holds meta.ReplicationConfig
 // field by field. Buckets are written in format 2 only, so a format 1
 // record becomes format 2 the next time its bucket is written. Format 3
-// is format 2 followed by the bucket's CORS rules; buckets
+// is format 2 followed by the bucket's CORS rules and its tags; buckets
 // are written in format 3 only, and records of formats 1 and 2 (which
 // have none) become format 3 the next time their bucket is written.
 const (
@@ -225,6 +225,7 @@ func encodeBucket(b meta.Bucket) []byte {
 			e.corsRule(&b.CORS[i])
 		}
 	}
+	e.strMap(b.Tags)
 	return e.b
 }
 
@@ -338,6 +339,7 @@ func decodeBucket(name string, v []byte) (meta.Bucket, error) {
 					d.corsRule(&b.CORS[i])
 				}
 			}
+			b.Tags = d.strMap()
 		}
 	case format == bucketFormatXML:
 		raw := d.str()
