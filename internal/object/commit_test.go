@@ -136,7 +136,7 @@ func TestOnQueuedFiresForEveryWrite(t *testing.T) {
 		{method: "CollectOrphans", write: func(t *testing.T, _ any) error { _, err := e.svc.CollectOrphans(ctx); return err }},
 	}
 	readOnly := map[string]bool{
-		"Bucket": true, "ListBuckets": true, "Replication": true, "CORS": true, "BucketTags": true, "GetObject": true, "HeadObject": true,
+		"Bucket": true, "ListBuckets": true, "Replication": true, "CORS": true, "BucketTags": true, "Attributes": true, "GetObject": true, "HeadObject": true,
 		"OpenVersion": true, "ListObjects": true, "ListVersions": true, "ListParts": true, "ListUploads": true,
 		"GetTagging": true, "Usage": true, "Clock": true,
 	}

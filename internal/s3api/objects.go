@@ -43,6 +43,8 @@ type Objects interface {
 	GetTagging(ctx context.Context, bucket, key, versionID string) (map[string]string, string, error)
 	PutTagging(ctx context.Context, bucket, key, versionID string, tags map[string]string) (string, error)
 	DeleteTagging(ctx context.Context, bucket, key, versionID string) (string, error)
+	// Attributes returns what GetObjectAttributes tells of a version.
+	Attributes(ctx context.Context, bucket, key, versionID string) (object.ObjectAttributes, error)
 
 	// Listings.
 	ListObjects(ctx context.Context, in object.ListInput) (object.ListOutput, error)

@@ -89,6 +89,14 @@ func TestReplicaPartsHeaders(t *testing.T) {
 	if err != nil || *g.ETag != `"`+etag+`"` {
 		t.Fatalf("replica: %v %v", err, g)
 	}
+	// GetObjectAttributes of the replica tells the source's parts.
+	resp, body = e.rootRaw("GET", "/dst/mp?attributes", nil, map[string]string{"X-Amz-Object-Attributes": "ETag,ObjectParts,ObjectSize"})
+	want := fmt.Sprintf("<ETag>%s</ETag><ObjectParts><IsTruncated>false</IsTruncated><MaxParts>1000</MaxParts><NextPartNumberMarker>2</NextPartNumberMarker>"+
+		"<PartNumberMarker>0</PartNumberMarker><Part><PartNumber>1</PartNumber><Size>%d</Size></Part><Part><PartNumber>2</PartNumber><Size>3</Size></Part>"+
+		"<PartsCount>2</PartsCount></ObjectParts><ObjectSize>%d</ObjectSize>", etag, 5<<20, 5<<20+3)
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(want)) {
+		t.Fatalf("attributes of the replica: %d %s\nwant %s", resp.StatusCode, body, want)
+	}
 }
 
 func between(b []byte, start, end string) string {

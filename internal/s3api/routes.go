@@ -84,6 +84,7 @@ var opTable = map[opKey]operation{
 	{http.MethodGet, lvObject, "tagging"}:     {name: "get-object-tagging", handle: (*Handler).getObjectTagging, versionParam: true},
 	{http.MethodPut, lvObject, "tagging"}:     {name: "put-object-tagging", handle: (*Handler).putObjectTagging, versionParam: true},
 	{http.MethodDelete, lvObject, "tagging"}:  {name: "delete-object-tagging", handle: (*Handler).deleteObjectTagging, versionParam: true},
+	{http.MethodGet, lvObject, "attributes"}:  {name: "get-object-attributes", handle: (*Handler).getObjectAttributes, versionParam: true},
 	{http.MethodGet, lvObject, "acl"}:         {name: "get-object-acl", handle: (*Handler).getObjectACL, versionParam: true},
 	{http.MethodPost, lvObject, "uploads"}:    {name: "put-object", handle: (*Handler).createUpload, replica: true},
 	{http.MethodPut, lvObject, subPart}:       {name: "put-object", handle: (*Handler).uploadPart, streamsBody: true},
