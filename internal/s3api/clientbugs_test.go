@@ -169,3 +169,32 @@ func TestDeleteBucketWithOnlyUploads(t *testing.T) {
 		t.Fatal("the bucket is still there")
 	}
 }
+
+// TestURLEncodingAsS3: encoding-type=url encodes listing values as S3
+// does: "/" stays as it is (it was %2F), a space is "+", "+" and "%" are
+// escaped, and UTF-8 goes out as %XX.
+func TestURLEncodingAsS3(t *testing.T) {
+	e := newZoneEnv(t, zone, false)
+	ctx := context.Background()
+	e.mkBucket("enc", false)
+	keys := []string{"run books/x.txt", "a+b.txt", "100%.csv", "한글/x.txt"}
+	for _, k := range keys {
+		if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("enc"), Key: aws.String(k), Body: strings.NewReader("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, body := e.rootRaw("GET", "/enc?list-type=2&encoding-type=url&delimiter=/&prefix=", nil, nil)
+	for _, want := range []string{
+		"<Key>a%2Bb.txt</Key>", "<Key>100%25.csv</Key>", "<Delimiter>/</Delimiter>",
+		"<CommonPrefixes><Prefix>run+books/</Prefix></CommonPrefixes>",
+		"<CommonPrefixes><Prefix>%ED%95%9C%EA%B8%80/</Prefix></CommonPrefixes>",
+	} {
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("listing lacks %s:\n%s", want, body)
+		}
+	}
+	resp, body = e.rootRaw("GET", "/enc?encoding-type=url&prefix=run%20books/", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "<Key>run+books/x.txt</Key>") {
+		t.Errorf("v1 listing:\n%s", body)
+	}
+}

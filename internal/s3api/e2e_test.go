@@ -591,7 +591,7 @@ func TestListings(t *testing.T) {
 	_, err = e.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("lists"), ContinuationToken: aws.String("!!!")})
 	wantCode(t, err, "InvalidArgument")
 	resp, body := e.rootRaw("GET", "/lists?list-type=2&encoding-type=url&prefix=d", nil, nil)
-	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("<Key>d%20e%2Bf</Key>")) || !bytes.Contains(body, []byte("<EncodingType>url</EncodingType>")) {
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("<Key>d+e%2Bf</Key>")) || !bytes.Contains(body, []byte("<EncodingType>url</EncodingType>")) {
 		t.Fatalf("encoding-type=url: %s", body)
 	}
 	resp, body = e.rootRaw("GET", "/lists?max-keys=-1", nil, nil)

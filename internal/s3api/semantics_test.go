@@ -266,12 +266,12 @@ func TestListingDetails(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, body := e.rootRaw("GET", "/alpha?versions&encoding-type=url&prefix=a&max-keys=1", nil, nil)
-	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("<Key>a%20b</Key>")) || !bytes.Contains(body, []byte("<EncodingType>url</EncodingType>")) ||
-		!bytes.Contains(body, []byte("<NextKeyMarker>a%20b</NextKeyMarker>")) {
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("<Key>a+b</Key>")) || !bytes.Contains(body, []byte("<EncodingType>url</EncodingType>")) ||
+		!bytes.Contains(body, []byte("<NextKeyMarker>a+b</NextKeyMarker>")) {
 		t.Fatalf("versions encoding-type=url: %s", body)
 	}
 	resp, body = e.rootRaw("GET", "/alpha?uploads&encoding-type=url", nil, nil)
-	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("<Key>a%20b</Key>")) || !bytes.Contains(body, []byte("<EncodingType>url</EncodingType>")) {
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("<Key>a+b</Key>")) || !bytes.Contains(body, []byte("<EncodingType>url</EncodingType>")) {
 		t.Fatalf("uploads encoding-type=url: %s", body)
 	}
 	resp, body = e.rootRaw("GET", "/alpha?versions&encoding-type=base64", nil, nil)

@@ -38,9 +38,12 @@ func quoteETag(etag string) string {
 	return `"` + etag + `"`
 }
 
-// s3URLEncode encodes a listing value for encoding-type=url.
+// s3URLEncode encodes a listing value for encoding-type=url as S3 does
+// (measured: "a b" is a+b, "a+b" a%2Bb, "100%" 100%25, UTF-8 bytes in
+// %XX): form encoding, except that "/" stays as it is, so that prefixes
+// and keys keep their folders readable.
 func s3URLEncode(s string) string {
-	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+	return strings.ReplaceAll(url.QueryEscape(s), "%2F", "/")
 }
 
 type ownerXML struct {
